@@ -1,0 +1,1 @@
+"""Reading, representing and splitting implicit feedback."""

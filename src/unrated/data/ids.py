@@ -1,0 +1,114 @@
+"""IdIndex: external ids (as the user wrote them) <-> contiguous internal positions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import numpy as np
+
+from unrated.errors import DataError, UnknownIdError
+
+
+class IdIndex:
+    """An ordered vocabulary of ids, either all strings or all integers.
+
+    Position ``i`` holds the external id of internal index ``i``. String ids are kept exactly
+    as written ("007" stays "007"); an integer looked up in a string index is matched by its
+    decimal text, so ``recommend([42])`` finds the user written ``42`` in a CSV file.
+    """
+
+    def __init__(self, ids: Sequence[Any] | np.ndarray) -> None:
+        array = np.asarray(ids)
+        if array.size == 0:
+            array = np.empty(0, dtype=object)
+        if array.dtype.kind in "iu":
+            array = array.astype(np.int64)
+        elif array.dtype.kind in "USO":
+            array = np.array([str(i) for i in array.tolist()], dtype=object)
+        else:
+            raise DataError(f"ids must be strings or integers, got dtype {array.dtype}")
+        self.ids: np.ndarray = array
+        self._positions: dict[Any, int] | None = None
+
+    @property
+    def is_string(self) -> bool:
+        """True when the ids are strings."""
+        return bool(self.ids.dtype == object)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __eq__(self, other: object) -> bool:
+        return (
+            isinstance(other, IdIndex)
+            and self.ids.dtype == other.ids.dtype
+            and np.array_equal(self.ids, other.ids)
+        )
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        kind = "str" if self.is_string else "int"
+        return f"IdIndex({len(self)} {kind} ids)"
+
+    def _lookup(self) -> dict[Any, int]:
+        if self._positions is None:
+            self._positions = {v: i for i, v in enumerate(self.ids.tolist())}
+            if len(self._positions) != len(self.ids):
+                raise DataError("ids must be unique")
+        return self._positions
+
+    def _normalize(self, value: Any) -> Any:
+        if isinstance(value, np.generic):
+            value = value.item()
+        if self.is_string:
+            return value if isinstance(value, str) else str(value)
+        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+            return int(value)
+        return value
+
+    def positions(self, ids: Iterable[Any], *, kind: str, missing: str = "raise") -> np.ndarray:
+        """Internal positions of ``ids``.
+
+        Args:
+            ids: external ids.
+            kind: "user" or "item", for the error message.
+            missing: "raise" for an :class:`UnknownIdError` naming the unknown ids, or "mark"
+                to return -1 at their places.
+        """
+        lookup = self._lookup()
+        values = [lookup.get(self._normalize(i), -1) for i in ids]
+        out = np.asarray(values, dtype=np.int64)
+        if missing == "raise" and (out < 0).any():
+            unknown = [i for i, p in zip(ids, values, strict=True) if p < 0]
+            raise UnknownIdError(kind, unknown)
+        return out
+
+    def take(self, positions: np.ndarray) -> np.ndarray:
+        """External ids at ``positions``; position -1 (padding) gives None."""
+        positions = np.asarray(positions, dtype=np.int64)
+        out = self.ids[np.where(positions < 0, 0, positions)] if len(self.ids) else None
+        if out is None or (positions < 0).any():
+            out = np.empty(positions.shape, dtype=object) if out is None else out.astype(object)
+            out[positions < 0] = None
+        return out
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        """Encode as plain arrays (for the model file): int64 ids, or UTF-8 bytes + offsets."""
+        if not self.is_string:
+            return {"ids": self.ids}
+        encoded = [s.encode("utf-8") for s in self.ids.tolist()]
+        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+        np.cumsum([len(b) for b in encoded], out=offsets[1:])
+        data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
+        return {"utf8": data.copy(), "offsets": offsets}
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, np.ndarray]) -> IdIndex:
+        """Decode what :meth:`to_arrays` wrote."""
+        if "ids" in arrays:
+            return cls(arrays["ids"].astype(np.int64))
+        raw, offsets = arrays["utf8"].tobytes(), arrays["offsets"].tolist()
+        ids = [raw[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+        return cls(np.array(ids, dtype=object))

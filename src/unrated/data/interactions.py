@@ -1,0 +1,119 @@
+"""Interactions: who interacted with what, as a users × items CSR matrix with id vocabularies."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from unrated.data.ids import IdIndex
+
+
+@dataclass(frozen=True, eq=False)
+class Interactions:
+    """Implicit feedback: ``matrix[u, i]`` is the summed weight of user ``u`` on item ``i``.
+
+    Attributes:
+        matrix: users × items CSR, float32, sorted indices, no explicit zeros; a stored
+            entry means "interacted" and its value is the weight (a count when no weight
+            column was given).
+        users: external user ids, by row.
+        items: external item ids, by column.
+        times: optional float64 array aligned with ``matrix.data``: when the user first
+            interacted with the item (any unit; only order matters).
+    """
+
+    matrix: sp.csr_matrix
+    users: IdIndex
+    items: IdIndex
+    times: np.ndarray | None = None
+
+    @property
+    def n_users(self) -> int:
+        """Number of users (rows)."""
+        return int(self.matrix.shape[0])
+
+    @property
+    def n_items(self) -> int:
+        """Number of items (columns)."""
+        return int(self.matrix.shape[1])
+
+    @property
+    def nnz(self) -> int:
+        """Number of distinct (user, item) pairs."""
+        return int(self.matrix.nnz)
+
+    def binary(self) -> sp.csr_matrix:
+        """The matrix with every stored weight set to 1."""
+        out = self.matrix.copy()
+        out.data = np.ones_like(out.data)
+        return out
+
+    def fingerprint(self) -> str:
+        """A short hash of the pairs, weights and ids: two equal data sets share it."""
+        digest = hashlib.blake2b(digest_size=12)
+        for array in (self.matrix.indptr, self.matrix.indices, self.matrix.data):
+            digest.update(np.ascontiguousarray(array).tobytes())
+        for index in (self.users, self.items):
+            for name, array in sorted(index.to_arrays().items()):
+                digest.update(name.encode())
+                digest.update(np.ascontiguousarray(array).tobytes())
+        return digest.hexdigest()
+
+    def __repr__(self) -> str:
+        return (
+            f"Interactions({self.n_users:,} users × {self.n_items:,} items, "
+            f"{self.nnz:,} pairs{', with times' if self.times is not None else ''})"
+        )
+
+
+def build_interactions(
+    user_codes: np.ndarray,
+    item_codes: np.ndarray,
+    weights: np.ndarray,
+    users: IdIndex,
+    items: IdIndex,
+    times: np.ndarray | None = None,
+) -> Interactions:
+    """Assemble Interactions from coded pairs, summing the weights of duplicate pairs.
+
+    The time of a merged pair is the earliest of its rows.
+    """
+    shape = (len(users), len(items))
+    key = user_codes.astype(np.int64) * max(shape[1], 1) + item_codes.astype(np.int64)
+    order = np.argsort(key, kind="stable")
+    key = key[order]
+    first = np.ones(len(key), dtype=bool)
+    first[1:] = key[1:] != key[:-1]
+    starts = np.flatnonzero(first)
+    summed = np.add.reduceat(weights.astype(np.float64)[order], starts) if len(key) else weights
+    unique_key = key[starts]
+    rows, cols = unique_key // max(shape[1], 1), unique_key % max(shape[1], 1)
+    indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
+    matrix = sp.csr_matrix(
+        (summed.astype(np.float32), cols.astype(np.int32), indptr), shape=shape
+    )
+    first_times = None
+    if times is not None:
+        first_times = np.minimum.reduceat(times.astype(np.float64)[order], starts) if len(key) else times
+    return Interactions(matrix, users, items, first_times)
+
+
+def reindex(data: Interactions, users: IdIndex, items: IdIndex) -> tuple[Interactions, int]:
+    """``data`` over other vocabularies (a model's); pairs with unknown ids are dropped.
+
+    Returns the re-indexed interactions and the number of dropped pairs.
+    """
+    if data.users == users and data.items == items:
+        return data, 0
+    user_map = users.positions(data.users.ids, kind="user", missing="mark")
+    item_map = items.positions(data.items.ids, kind="item", missing="mark")
+    coo = data.matrix.tocoo()
+    rows, cols = user_map[coo.row], item_map[coo.col]
+    keep = (rows >= 0) & (cols >= 0)
+    times = data.times[keep] if data.times is not None else None
+    rebuilt = build_interactions(rows[keep], cols[keep], coo.data[keep], users, items, times)
+    return rebuilt, int((~keep).sum())

@@ -1,0 +1,152 @@
+"""Train/test splits of Interactions, deterministic by seed.
+
+Every split keeps train's id vocabularies for test, so a model fitted on ``train`` ranks
+``test`` directly. Test pairs of users or items absent from train cannot be ranked and are
+dropped; :attr:`Split.dropped_test_pairs` counts them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from unrated._checks import check_float, check_int
+from unrated.data.interactions import Interactions
+from unrated.errors import DataError
+
+PROTOCOLS = ("holdout", "last", "time")
+
+
+@dataclass(frozen=True, eq=False)
+class Split:
+    """A train set and a test set over the same id vocabularies.
+
+    Attributes:
+        train: the interactions a model is fitted on.
+        test: the held-out interactions, indexed like ``train``.
+        protocol: "holdout", "last" or "time", with its settings (for reports).
+        dropped_test_pairs: held-out pairs whose user or item never occurs in train.
+    """
+
+    train: Interactions
+    test: Interactions
+    protocol: str
+    dropped_test_pairs: int = 0
+
+    def __repr__(self) -> str:
+        return f"Split({self.protocol}: train {self.train!r}, test {self.test.nnz:,} pairs)"
+
+
+def split_holdout(
+    data: Interactions, *, fraction: float = 0.2, min_interactions: int = 5, seed: int = 0
+) -> Split:
+    """Hold out a random ``fraction`` of each user's items (users with ≥ ``min_interactions``).
+
+    Each eligible user with n items gives ``max(1, round(fraction * n))`` of them to test;
+    users with fewer items stay whole in train.
+    """
+    fraction = check_float(fraction, "fraction", "split_holdout", minimum=0.0, inclusive=False,
+                           maximum=1.0)
+    min_interactions = check_int(min_interactions, "min_interactions", "split_holdout", minimum=2)
+    rng = np.random.default_rng(seed)
+    matrix = data.matrix
+    counts = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(data.n_users), counts)
+    order = np.lexsort((rng.random(matrix.nnz), rows))  # random order within each user
+    rank = np.empty(matrix.nnz, dtype=np.int64)
+    rank[order] = np.arange(matrix.nnz) - np.repeat(matrix.indptr[:-1], counts)
+    n_test = np.where(counts >= min_interactions,
+                      np.maximum(1, np.round(fraction * counts)), 0).astype(np.int64)
+    in_test = rank < n_test[rows]
+    name = f"holdout(fraction={fraction:g}, min_interactions={min_interactions}, seed={seed})"
+    return _split_by_mask(data, in_test, name)
+
+
+def split_last(data: Interactions, *, min_interactions: int = 2) -> Split:
+    """Hold out each user's latest item (by first-interaction time); ties go to the larger index.
+
+    Users with fewer than ``min_interactions`` items stay whole in train.
+    """
+    min_interactions = check_int(min_interactions, "min_interactions", "split_last", minimum=2)
+    times = _require_times(data, "last")
+    matrix = data.matrix
+    counts = np.diff(matrix.indptr)
+    rows = np.repeat(np.arange(data.n_users), counts)
+    order = np.lexsort((matrix.indices, times, rows))
+    last_positions = order[matrix.indptr[1:][counts > 0] - 1]
+    in_test = np.zeros(matrix.nnz, dtype=bool)
+    eligible = counts[rows[last_positions]] >= min_interactions
+    in_test[last_positions[eligible]] = True
+    return _split_by_mask(data, in_test, f"last(min_interactions={min_interactions})")
+
+
+def split_by_time(data: Interactions, *, fraction: float = 0.2, cutoff: float | None = None) -> Split:
+    """Train on the past, test on the future: pairs first seen at or after ``cutoff`` go to test.
+
+    Without ``cutoff``, it is the time that leaves the latest ``fraction`` of pairs for test.
+    """
+    times = _require_times(data, "time")
+    if cutoff is None:
+        fraction = check_float(fraction, "fraction", "split_by_time", minimum=0.0,
+                               inclusive=False, maximum=1.0)
+        cutoff = float(np.quantile(times, 1.0 - fraction, method="higher"))
+    in_test = times >= cutoff
+    if in_test.all() or not in_test.any():
+        raise DataError(f"the time cut-off {cutoff!r} leaves train or test empty")
+    return _split_by_mask(data, in_test, f"time(cutoff={cutoff:g})")
+
+
+def split_data(data: Interactions, protocol: str, *, fraction: float = 0.2, seed: int = 0) -> Split:
+    """Split by protocol name: "holdout", "last" or "time"."""
+    if protocol == "holdout":
+        return split_holdout(data, fraction=fraction, seed=seed)
+    if protocol == "last":
+        return split_last(data)
+    if protocol == "time":
+        return split_by_time(data, fraction=fraction)
+    raise DataError(f"unknown split protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+
+
+def _require_times(data: Interactions, protocol: str) -> np.ndarray:
+    if data.times is None:
+        raise DataError(
+            f"the '{protocol}' split needs a time column (timestamp, time, date, ...), "
+            "and the data has none; use the 'holdout' protocol or name one with --time-col"
+        )
+    return data.times
+
+
+def _split_by_mask(data: Interactions, in_test: np.ndarray, protocol: str) -> Split:
+    """Cut ``data`` into train (mask False) and test (mask True), dropping cold test pairs."""
+    matrix = data.matrix
+    coo = matrix.tocoo()
+    train_mask = ~in_test
+    train_items = np.zeros(data.n_items, dtype=bool)
+    train_items[coo.col[train_mask]] = True
+    train_users = np.zeros(data.n_users, dtype=bool)
+    train_users[coo.row[train_mask]] = True
+    warm = in_test & train_items[coo.col] & train_users[coo.row]
+    dropped = int(in_test.sum() - warm.sum())
+    if not train_mask.any():
+        raise DataError("the split leaves train empty")
+
+    # Re-index both sides on the users and items that occur in train.
+    user_map = np.cumsum(train_users) - 1
+    item_map = np.cumsum(train_items) - 1
+    users = type(data.users)(data.users.ids[train_users])
+    items = type(data.items)(data.items.ids[train_items])
+    shape = (int(train_users.sum()), int(train_items.sum()))
+
+    def part(mask: np.ndarray) -> Interactions:
+        # coo of a sorted csr is in row-major order and the maps keep order, so the rows of
+        # sub come out in the same order as data.times[mask].
+        sub = sp.csr_matrix(
+            (coo.data[mask], (user_map[coo.row[mask]], item_map[coo.col[mask]])), shape=shape,
+            dtype=np.float32,
+        )
+        times = data.times[mask] if data.times is not None else None
+        return Interactions(sub, users, items, times)
+
+    return Split(part(train_mask), part(warm), protocol, dropped)

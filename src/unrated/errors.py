@@ -1,0 +1,80 @@
+"""The exceptions and warnings unrated raises: each says what went wrong, where, and the value."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+
+class UnratedError(Exception):
+    """Base class of every error unrated raises on purpose."""
+
+
+class DataError(UnratedError, ValueError):
+    """Bad input data: a file or frame that cannot be read as interactions.
+
+    Attributes name the place (``path``, 1-based ``line``, ``column``) and the offending ``value``
+    where they are known, so that a user can find the problem in a text editor.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        column: str | None = None,
+        value: Any = None,
+    ) -> None:
+        self.path, self.line, self.column, self.value = path, line, column, value
+        where = ""
+        if path is not None:
+            where = str(path) + (f":{line}" if line is not None else "")
+            where += f" (column '{column}')" if column is not None else ""
+            where += ": "
+        elif column is not None:
+            where = f"column '{column}': "
+        super().__init__(where + message)
+
+
+class UnknownIdError(UnratedError, KeyError):
+    """Ids that the model or data set does not know."""
+
+    def __init__(self, kind: str, ids: Sequence[Any], *, total: int | None = None) -> None:
+        self.kind, self.ids = kind, list(ids)
+        count = len(self.ids) if total is None else total
+        shown = ", ".join(repr(i) for i in self.ids[:5]) + (", ..." if count > 5 else "")
+        noun = kind if count == 1 else kind + "s"
+        self.message = f"{count} unknown {noun}: {shown}"
+        super().__init__(self.message)
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return self.message
+
+
+class InvalidParameterError(UnratedError, ValueError):
+    """A parameter outside its allowed values."""
+
+
+class NotFittedError(UnratedError, AttributeError):
+    """A model used before ``fit``."""
+
+
+class ModelFileError(UnratedError, ValueError):
+    """A model file that is corrupt, unknown, or written by a newer unrated."""
+
+
+class MemoryLimitError(UnratedError, MemoryError):
+    """A computation that would need more memory than the machine has (refused up front)."""
+
+
+class UnratedWarning(UserWarning):
+    """Base class of unrated's warnings."""
+
+
+class DataWarning(UnratedWarning):
+    """Input that was read, but probably not as the user meant."""
+
+
+class PerformanceWarning(UnratedWarning):
+    """A setting that makes unrated much slower than it could be."""

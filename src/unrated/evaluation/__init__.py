@@ -1,0 +1,1 @@
+"""Honest evaluation: full-catalogue ranking metrics with per-user values."""

@@ -1,0 +1,103 @@
+"""Ranking metrics, per user, as pure functions of a hit matrix.
+
+Every metric takes ``hits`` — an (n_users, K) boolean array, ``hits[u, r]`` true when the
+item ranked r+1 for user u is in u's held-out set — and ``n_relevant`` (n_users,), the size
+|T_u| of that set, and returns one value per user. Use :func:`hit_matrix` to build ``hits``
+from ranked item indices. ``k`` truncates the lists to their first k columns.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+
+def hit_matrix(ranked: np.ndarray, relevant: sp.csr_matrix) -> np.ndarray:
+    """``hits[u, r]``: is ``ranked[u, r]`` (an item index, -1 for none) stored in row u of ``relevant``."""
+    n_users, _ = ranked.shape
+    n_items = relevant.shape[1]
+    rows = np.repeat(np.arange(n_users, dtype=np.int64), np.diff(relevant.indptr))
+    relevant_keys = rows * n_items + relevant.indices
+    ranked_keys = np.arange(n_users, dtype=np.int64)[:, None] * n_items + ranked
+    hits = np.isin(ranked_keys, relevant_keys)
+    return hits & (ranked >= 0)
+
+
+def _truncate(hits: np.ndarray, k: int) -> np.ndarray:
+    if k > hits.shape[1]:
+        raise ValueError(f"k={k} exceeds the {hits.shape[1]} ranked items")
+    return hits[:, :k]
+
+
+def recall_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
+    """Recall@k = |hits in top k| / |T_u|."""
+    return _truncate(hits, k).sum(axis=1) / np.maximum(n_relevant, 1)
+
+
+def truncated_recall_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
+    """Truncated recall@k = |hits in top k| / min(k, |T_u|) (Liang et al. 2018; Rendle et al. 2021).
+
+    Reaches 1 when the list is as good as it can be, also when |T_u| > k.
+    """
+    return _truncate(hits, k).sum(axis=1) / np.maximum(np.minimum(n_relevant, k), 1)
+
+
+def precision_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
+    """Precision@k = |hits in top k| / k."""
+    return _truncate(hits, k).sum(axis=1) / k
+
+
+def ndcg_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
+    """NDCG@k = DCG@k / IDCG@k, binary gains.
+
+    DCG@k = Σ_{r=1..k} hit_r / log2(r + 1); IDCG@k = Σ_{r=1..min(k, |T_u|)} 1 / log2(r + 1).
+    """
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    dcg = _truncate(hits, k) @ discounts
+    ideal = np.concatenate([[0.0], np.cumsum(discounts)])[np.minimum(n_relevant, k)]
+    return dcg / np.where(ideal > 0, ideal, 1.0)
+
+
+def map_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
+    """MAP@k: AP@k = Σ_{r=1..k} Precision@r · hit_r / min(k, |T_u|)."""
+    top = _truncate(hits, k)
+    precision_at_r = np.cumsum(top, axis=1) / np.arange(1, k + 1)
+    return (precision_at_r * top).sum(axis=1) / np.maximum(np.minimum(n_relevant, k), 1)
+
+
+def mrr_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
+    """MRR@k: 1 / rank of the first hit within the top k, 0 without a hit."""
+    top = _truncate(hits, k)
+    first = top.argmax(axis=1)
+    return np.where(top.any(axis=1), 1.0 / (first + 1), 0.0)
+
+
+def hit_rate_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
+    """HitRate@k: 1 if any held-out item is in the top k, else 0."""
+    return _truncate(hits, k).any(axis=1).astype(np.float64)
+
+
+def coverage_at_k(ranked: np.ndarray, n_items: int, k: int) -> float:
+    """Catalogue coverage@k: share of all items that appear in at least one top-k list."""
+    top = ranked[:, :k]
+    return float(len(np.unique(top[top >= 0])) / max(n_items, 1))
+
+
+def popularity_at_k(ranked: np.ndarray, item_popularity: np.ndarray, k: int) -> float:
+    """Mean popularity@k: mean, over all recommended items, of the share of training users
+    who have the item. Compare with the catalogue mean to see popularity bias."""
+    top = ranked[:, :k]
+    values = item_popularity[top[top >= 0]]
+    return float(values.mean()) if len(values) else 0.0
+
+
+#: The per-user metrics, by the name used in reports.
+PER_USER_METRICS = {
+    "recall": recall_at_k,
+    "truncated_recall": truncated_recall_at_k,
+    "ndcg": ndcg_at_k,
+    "precision": precision_at_k,
+    "map": map_at_k,
+    "mrr": mrr_at_k,
+    "hit_rate": hit_rate_at_k,
+}

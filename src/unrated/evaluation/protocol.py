@@ -1,0 +1,152 @@
+"""evaluate: rank the full catalogue for every test user, train items excluded, and score it."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from unrated.data.interactions import Interactions, reindex
+from unrated.data.io import read_interactions
+from unrated.data.split import Split
+from unrated.errors import DataError, InvalidParameterError
+from unrated.evaluation.metrics import (
+    PER_USER_METRICS,
+    coverage_at_k,
+    hit_matrix,
+    popularity_at_k,
+)
+from unrated.models.base import Recommender
+
+#: How the report header describes the protocol.
+PROTOCOL_NOTE = (
+    "full-catalogue ranking, training items excluded; recall@K = hits/|test_u|, "
+    "truncated_recall@K = hits/min(K,|test_u|), NDCG@K ideal over min(K,|test_u|)"
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Report:
+    """Evaluation of one model on one test set.
+
+    Attributes:
+        model: the model's spec string.
+        split: how the test set was made (protocol and settings), or its source.
+        k: the list lengths evaluated.
+        user_ids: (n_users,) the evaluated users: those with at least one test item.
+        per_user: metric name "ndcg@20" -> (n_users,) float64 values, aligned with user_ids.
+        aggregate: list-level values: "coverage@K", "popularity@K", and "catalogue_popularity".
+        dropped_test_pairs: test pairs whose user or item the model does not know.
+        seconds: time taken to rank and score.
+    """
+
+    model: str
+    split: str
+    k: tuple[int, ...]
+    user_ids: np.ndarray
+    per_user: dict[str, np.ndarray]
+    aggregate: dict[str, float]
+    dropped_test_pairs: int = 0
+    seconds: float = 0.0
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def n_users(self) -> int:
+        """Number of evaluated users."""
+        return len(self.user_ids)
+
+    def summary(self) -> dict[str, float]:
+        """Mean of every per-user metric, then the aggregate values."""
+        means = {name: float(values.mean()) for name, values in self.per_user.items()}
+        return means | self.aggregate
+
+    def to_frame(self) -> pl.DataFrame:
+        """One row per evaluated user, one column per metric."""
+        return pl.DataFrame({"user_id": self.user_ids.tolist()} | {
+            name: values for name, values in self.per_user.items()
+        })
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary."""
+        return {
+            "model": self.model,
+            "split": self.split,
+            "protocol": PROTOCOL_NOTE,
+            "k": list(self.k),
+            "n_users": self.n_users,
+            "dropped_test_pairs": self.dropped_test_pairs,
+            "seconds": round(self.seconds, 3),
+            "metrics": {name: round(v, 6) for name, v in self.summary().items()},
+        }
+
+
+def evaluate(
+    model: Recommender,
+    test: Split | Interactions | Any,
+    *,
+    k: int | Iterable[int] = (10, 20),
+    split_name: str | None = None,
+) -> Report:
+    """Score ``model`` on held-out interactions by full-catalogue ranking.
+
+    For each user with test items, every item the model knows is ranked, the user's
+    training items are excluded, and the top max(k) are compared with the test items.
+
+    Args:
+        model: a fitted model.
+        test: a Split (its test part is used), Interactions, or anything
+            :func:`read_interactions` reads. Pairs with users or items the model was not
+            trained on cannot be ranked: they are dropped and counted.
+        k: one or more list lengths.
+        split_name: how to describe the test set in the report.
+    """
+    from unrated.models.registry import format_spec
+
+    ks = tuple(sorted({k} if isinstance(k, int) else set(k)))
+    if not ks or any(not isinstance(x, int) or x < 1 for x in ks):
+        raise InvalidParameterError(f"k must be one or more ints ≥ 1. Got {k!r} instead.")
+    if isinstance(test, Split):
+        split_name = split_name or test.protocol
+        test = test.test
+    test = read_interactions(test)
+    if not model.is_fitted:
+        model.recommend([], k=1)  # raises NotFittedError with the standard message
+    started = time.perf_counter()
+    aligned, dropped = reindex(test, model.users_, model.items_)
+    relevant = aligned.matrix
+    n_relevant_all = np.diff(relevant.indptr)
+    user_idx = np.flatnonzero(n_relevant_all > 0)
+    if len(user_idx) == 0:
+        raise DataError("no test user is known to the model: nothing to evaluate")
+    max_k = max(ks)
+    recs = model.recommend(model.users_.ids[user_idx], k=max_k)
+    ranked = recs.item_idx
+    if ranked.shape[1] < max_k:  # catalogue smaller than k: pad with "no item"
+        ranked = np.pad(ranked, ((0, 0), (0, max_k - ranked.shape[1])), constant_values=-1)
+    relevant_rows = relevant[user_idx]
+    hits = hit_matrix(ranked, relevant_rows)
+    n_relevant = n_relevant_all[user_idx]
+    per_user = {
+        f"{name}@{cutoff}": metric(hits, n_relevant, cutoff)
+        for name, metric in PER_USER_METRICS.items()
+        for cutoff in ks
+    }
+    n_items = len(model.items_)
+    popularity = np.bincount(model.seen_.indices, minlength=n_items) / max(len(model.users_), 1)
+    aggregate = {f"coverage@{c}": coverage_at_k(ranked, n_items, c) for c in ks}
+    aggregate |= {f"popularity@{c}": popularity_at_k(ranked, popularity, c) for c in ks}
+    aggregate["catalogue_popularity"] = float(popularity.mean())
+    return Report(
+        model=format_spec(model),
+        split=split_name or "test set",
+        k=ks,
+        user_ids=recs.user_ids,
+        per_user=per_user,
+        aggregate=aggregate,
+        dropped_test_pairs=dropped,
+        seconds=time.perf_counter() - started,
+    )

@@ -1,0 +1,1 @@
+"""The recommendation models and the contract they share."""
