@@ -28,6 +28,7 @@ ITEM_COLUMNS = ("item_id", "item", "itemid", "product_id", "product", "productid
                 "article_id", "movie_id", "movieid", "track_id", "artist_id", "song_id", "iid")
 TIME_COLUMNS = ("timestamp", "time", "date", "datetime", "ts", "event_time", "created_at",
                 "order_date", "purchase_date")
+NAME_COLUMNS = ("name", "title", "product_name", "item_name", "label", "description")
 WEIGHT_COLUMNS = ("weight", "count", "quantity", "qty", "rating", "plays", "value")
 
 _DELIMITERS = (",", "\t", ";", "|")
@@ -287,3 +288,16 @@ def _times(column: pl.Series, path: str | None) -> np.ndarray:
         raise _cell_error(path, record, column.name, column[record],
                           "expected a number or an ISO date/time")
     return parsed.cast(pl.Int64).cast(pl.Float64).to_numpy() / 1e3
+
+
+def read_item_names(source: str | Path, *, item_col: str | None = None,
+                    name_col: str | None = None) -> dict[str, str]:
+    """Display names by item id from a CSV/TSV/Parquet file (e.g. ``item_id,title,...``)."""
+    frame = _read_file(Path(source), None)
+    path = str(source)
+    item = _find_column(frame, item_col, ITEM_COLUMNS, "item", path, required=True)
+    name = _find_column(frame, name_col, NAME_COLUMNS, "name", path, required=True)
+    assert item is not None and name is not None  # noqa: S101 (required=True guarantees it)
+    ids = frame[item].cast(pl.String).to_list()
+    names = frame[name].cast(pl.String).fill_null("").to_list()
+    return dict(zip(ids, names, strict=True))
