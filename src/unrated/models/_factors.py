@@ -4,7 +4,7 @@ early stopping, scoring, fold-in, cosine similar items and the saved arrays."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import ClassVar, Protocol
+from typing import Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -40,8 +40,6 @@ class FactorModel(Recommender):
     ``validation``, ``patience``, ``seed``.
     """
 
-    has_user_bias: ClassVar[bool] = True
-
     factors: int
     epochs: int
     negatives: int
@@ -71,6 +69,10 @@ class FactorModel(Recommender):
         check_float(self.validation, "validation", name, maximum=0.5)
         check_int(self.patience, "patience", name)
         check_int(self.seed, "seed", name, minimum=0)
+
+    def _has_user_bias(self) -> bool:
+        """Whether the loss sees b_u (ranking losses are blind to it)."""
+        return self._loss_name() in ("bce", "mse")
 
     def _reg_per_positive(self) -> float:
         """Weight of ‖p_u‖² per training positive of the user in the training loss."""
@@ -129,7 +131,7 @@ class FactorModel(Recommender):
                 history, self.item_factors_, self.item_bias_, loss=self._loss_name(),
                 negatives=self.negatives, probabilities=self.item_prior_.astype(np.float64),
                 reg_per_positive=self._reg_per_positive(),
-                user_bias=self.has_user_bias,
+                user_bias=self._has_user_bias(),
             )
         return _scores({"user_factors": users, "item_factors": self.item_factors_,
                         "user_bias": bias, "item_bias": self.item_bias_}, None)
@@ -159,7 +161,9 @@ def _scores(tables: Mapping[str, np.ndarray], users: np.ndarray | None) -> np.nd
     factors, bias = tables["user_factors"], tables["user_bias"]
     if users is not None:
         factors, bias = factors[users], bias[users]
-    scores = factors @ tables["item_factors"].T
+    # float64 products rounded to float32: the same row scores whatever the batch (BLAS picks
+    # gemv or gemm kernels by shape, whose float32 sums differ in the last bit)
+    scores = factors.astype(np.float64) @ tables["item_factors"].T.astype(np.float64)
     scores += bias[:, None]
     scores += tables["item_bias"][None, :]
     return np.asarray(scores, dtype=np.float32)

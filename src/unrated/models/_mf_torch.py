@@ -105,6 +105,8 @@ class TorchEngine:
             raw_u, raw_i = e["user_factors"](users), e["item_factors"](items)
             bias_u, bias_i = e["user_bias"](users)[:, 0], e["item_bias"](items)[..., 0]
             scores = torch.bmm(self._towered(raw_i, 1), self._towered(raw_u, 0)[:, :, None])
+            if self.loss >= 2:  # bpr and softmax are blind to a user bias: leave it at 0
+                bias_u = bias_u.detach()
             scores = scores[:, :, 0] + bias_u[:, None] + bias_i
             if self.loss == 0:
                 data = fn.softplus(-scores[:, 0]).sum() + fn.softplus(scores[:, 1:]).sum()

@@ -207,7 +207,8 @@ def mf_epoch(params: tuple, state: tuple, step: int, indptr: np.ndarray, items: 
         for t in numba.prange(n_users):
             u = order[first + t]
             _adam_row(U[u], g_users[t, :f], mU[u], vU[u], step_size)
-            _adam_one(bu, mbu, vbu, u, g_users[t, f], step_size)
+            if loss <= 1:  # bpr and softmax are blind to a user bias: leave it at 0
+                _adam_one(bu, mbu, vbu, u, g_users[t, f], step_size)
         for t in range(n_users):
             loss_sum += user_loss[t]
     return step, loss_sum

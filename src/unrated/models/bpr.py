@@ -30,12 +30,11 @@ class BPR(FactorModel):
     so a fixed ``seed`` gives identical factors on any number of threads.
 
     Early stopping on a validation split as for ``mf`` (``validation``, ``patience``).
-    Defaults (64 factors, lr 0.05, λ = 0.005, 4 negatives) were picked on MovieLens-100k;
+    Defaults (64 factors, lr 0.02, λ = 0.02, 4 negatives) were picked on MovieLens-100k;
     see ``benchmarks/README.md``.
     """
 
     key = "bpr"
-    has_user_bias = False
 
     def __init__(
         self,
@@ -46,8 +45,8 @@ class BPR(FactorModel):
         sampler_alpha: float = 0.75,
         resample: str = "epoch",
         epochs: int = 100,
-        learning_rate: float = 0.05,
-        regularization: float = 0.005,
+        learning_rate: float = 0.02,
+        regularization: float = 0.02,
         validation: float = 0.1,
         patience: int = 5,
         seed: int = 0,
