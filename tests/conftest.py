@@ -22,8 +22,10 @@ def data_file(*parts: str) -> Path:
     """A file under the shared data folder; a clear failure if it is missing."""
     path = DATA.joinpath(*parts)
     if not path.exists():
-        pytest.fail(f"test data {path} is missing: put the shared data sets in {DATA} "
-                    "or point UNRATED_DATA at them")
+        pytest.fail(
+            f"test data {path} is missing: put the shared data sets in {DATA} "
+            "or point UNRATED_DATA at them"
+        )
     return path
 
 

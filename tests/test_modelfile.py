@@ -53,9 +53,15 @@ def test_flipped_byte_in_the_data(saved: Path) -> None:
 
 def test_newer_format_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "new.unrated"
-    path.write_bytes(save_safetensors({"x": np.zeros(1, np.float32)},
-                                      metadata={"format": "unrated/2", "unrated_version": "9.0"}))
-    with pytest.raises(ur.ModelFileError, match=r"format 'unrated/2' by unrated 9\.0.*upgrade unrated"):
+    path.write_bytes(
+        save_safetensors(
+            {"x": np.zeros(1, np.float32)},
+            metadata={"format": "unrated/2", "unrated_version": "9.0"},
+        )
+    )
+    with pytest.raises(
+        ur.ModelFileError, match=r"format 'unrated/2' by unrated 9\.0.*upgrade unrated"
+    ):
         load_model(path)
 
 

@@ -142,14 +142,15 @@ def _load(source: Path) -> Recommender:
     items = _read_index(arrays, "items")
     model.users_, model.items_ = users, items
     model.seen_ = take_csr(arrays, "seen", (len(users), len(items)))
-    model._set_arrays({k.removeprefix("model."): v for k, v in arrays.items()
-                       if k.startswith("model.")})
+    model._set_arrays(
+        {k.removeprefix("model."): v for k, v in arrays.items() if k.startswith("model.")}
+    )
     if "item_names.utf8" in arrays:
         names = _read_strings(arrays, "item_names")
         if len(names) != len(items):
             raise ModelFileError("item_names does not match the items")
         model.item_names_ = np.array(names, dtype=object)  # type: ignore[attr-defined]
-    model.trained_on_ = metadata.get("trained_on", "")  # type: ignore[attr-defined]
+    model.trained_on_ = metadata.get("trained_on", "")
     return model
 
 
@@ -158,17 +159,25 @@ def _index_arrays(prefix: str, index: IdIndex) -> dict[str, np.ndarray]:
 
 
 def _part(arrays: Mapping[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
-    return {k.removeprefix(prefix + "."): v for k, v in arrays.items()
-            if k.startswith(prefix + ".")}
+    return {
+        k.removeprefix(prefix + "."): v for k, v in arrays.items() if k.startswith(prefix + ".")
+    }
 
 
 def _read_strings(arrays: Mapping[str, np.ndarray], prefix: str) -> list[str]:
     part = _part(arrays, prefix)
     data, offsets = part.get("utf8"), part.get("offsets")
     if (
-        data is None or offsets is None or data.dtype != np.uint8 or offsets.dtype != np.int64
-        or data.ndim != 1 or offsets.ndim != 1 or len(offsets) == 0 or offsets[0] != 0
-        or offsets[-1] != len(data) or (np.diff(offsets) < 0).any()
+        data is None
+        or offsets is None
+        or data.dtype != np.uint8
+        or offsets.dtype != np.int64
+        or data.ndim != 1
+        or offsets.ndim != 1
+        or len(offsets) == 0
+        or offsets[0] != 0
+        or offsets[-1] != len(data)
+        or (np.diff(offsets) < 0).any()
     ):
         raise ModelFileError(f"the {prefix} strings are missing or inconsistent")
     try:

@@ -11,7 +11,16 @@ import typer
 from rich.table import Table
 
 from unrated.cli import app
-from unrated.cli._options import ItemCol, TimeCol, UserCol, WeightCol, console, fmt, read_data, write_frame
+from unrated.cli._options import (
+    ItemCol,
+    TimeCol,
+    UserCol,
+    WeightCol,
+    console,
+    fmt,
+    read_data,
+    write_frame,
+)
 from unrated.data.interactions import Interactions
 from unrated.data.io import read_interactions, read_item_names
 from unrated.data.split import split_holdout
@@ -19,13 +28,21 @@ from unrated.evaluation.protocol import PROTOCOL_NOTE, evaluate
 from unrated.models.base import Recommender
 from unrated.models.registry import DEFAULT_MODEL, make_model
 
-_SHOWN = ("ndcg@20", "truncated_recall@20", "recall@20", "precision@10", "hit_rate@10", "coverage@20")
+_SHOWN = (
+    "ndcg@20",
+    "truncated_recall@20",
+    "recall@20",
+    "precision@10",
+    "hit_rate@10",
+    "coverage@20",
+)
 
 
 @app.command()
 def quickstart(
     data: Annotated[
-        Path | None, typer.Option("--data", help="Your interactions file instead of the sample shop.")
+        Path | None,
+        typer.Option("--data", help="Your interactions file instead of the sample shop."),
     ] = None,
     items: Annotated[Path | None, typer.Option("--items", help="Item names for --data.")] = None,
     model: Annotated[str, typer.Option("--model", "-m", help="Model spec to try.")] = DEFAULT_MODEL,
@@ -44,8 +61,9 @@ def quickstart(
 
         shop = make_sample_shop()
         interactions = read_interactions(shop.purchases)
-        names = dict(zip(shop.products["product_id"].to_list(), shop.products["name"].to_list(),
-                         strict=True))
+        names = dict(
+            zip(shop.products["product_id"].to_list(), shop.products["name"].to_list(), strict=True)
+        )
         source = "the bundled sample shop (generated, offline)"
         if save is not None:
             save.mkdir(parents=True, exist_ok=True)
@@ -58,14 +76,18 @@ def quickstart(
     console.rule("[bold]unrated quickstart")
     console.print(f"data: {source}: {interactions!r}")
     split = split_holdout(interactions, fraction=0.2, seed=0)
-    console.print(f"split: {split.protocol}: {split.train.nnz:,} train / {split.test.nnz:,} test pairs")
+    console.print(
+        f"split: {split.protocol}: {split.train.nnz:,} train / {split.test.nnz:,} test pairs"
+    )
 
     results = {}
     for recommender in (make_model("popular"), candidate):
         started = time.perf_counter()
         recommender.fit(split.train)
         results[model if recommender is candidate else "popular"] = (
-            recommender, evaluate(recommender, split), time.perf_counter() - started
+            recommender,
+            evaluate(recommender, split),
+            time.perf_counter() - started,
         )
     table = Table(title="held-out ranking quality")
     for column in ("model", *_SHOWN, "fit+eval s"):
@@ -82,14 +104,16 @@ def quickstart(
             "\nnext: try it on your own data —\n"
             + ("" if save else f"  unrated quickstart --save {target}\n")
             + f"  unrated split {target}/purchases.csv --out {target}/split\n"
-            f"  unrated fit {target}/split/train.csv --items {target}/products.csv --out shop.unrated\n"
+            f"  unrated fit {target}/split/train.csv --items {target}/products.csv "
+            "--out shop.unrated\n"
             f"  unrated evaluate shop.unrated {target}/split/test.csv\n"
             "  unrated recommend shop.unrated --user C00001 -k 10"
         )
 
 
-def _show_customer(recommender: Recommender, train: Interactions, test: Interactions,
-                   names: dict[str, str]) -> None:
+def _show_customer(
+    recommender: Recommender, train: Interactions, test: Interactions, names: dict[str, str]
+) -> None:
     """One customer's purchases beside their recommendations; ✓ marks a held-out purchase."""
     train_counts = np.diff(train.matrix.indptr)
     test_counts = np.diff(test.matrix.indptr)

@@ -1,4 +1,4 @@
-"""read_interactions: CSV/TSV/Parquet files, pandas/polars frames and scipy matrices -> Interactions.
+"""read_interactions: CSV/TSV/Parquet files, pandas/polars frames, scipy matrices -> Interactions.
 
 Columns are found by name (see ``USER_COLUMNS`` etc.) or named by the caller. Ids read from
 text files stay strings exactly as written. Duplicate (user, item) rows are merged, their
@@ -22,12 +22,47 @@ from unrated.data.ids import IdIndex
 from unrated.data.interactions import Interactions, build_interactions
 from unrated.errors import DataError, DataWarning
 
-USER_COLUMNS = ("user_id", "user", "userid", "customer_id", "customer", "customerid",
-                "client_id", "visitor_id", "member_id", "buyer_id", "account_id", "uid")
-ITEM_COLUMNS = ("item_id", "item", "itemid", "product_id", "product", "productid", "sku",
-                "article_id", "movie_id", "movieid", "track_id", "artist_id", "song_id", "iid")
-TIME_COLUMNS = ("timestamp", "time", "date", "datetime", "ts", "event_time", "created_at",
-                "order_date", "purchase_date")
+USER_COLUMNS = (
+    "user_id",
+    "user",
+    "userid",
+    "customer_id",
+    "customer",
+    "customerid",
+    "client_id",
+    "visitor_id",
+    "member_id",
+    "buyer_id",
+    "account_id",
+    "uid",
+)
+ITEM_COLUMNS = (
+    "item_id",
+    "item",
+    "itemid",
+    "product_id",
+    "product",
+    "productid",
+    "sku",
+    "article_id",
+    "movie_id",
+    "movieid",
+    "track_id",
+    "artist_id",
+    "song_id",
+    "iid",
+)
+TIME_COLUMNS = (
+    "timestamp",
+    "time",
+    "date",
+    "datetime",
+    "ts",
+    "event_time",
+    "created_at",
+    "order_date",
+    "purchase_date",
+)
 NAME_COLUMNS = ("name", "title", "product_name", "item_name", "label", "description")
 WEIGHT_COLUMNS = ("weight", "count", "quantity", "qty", "rating", "plays", "value")
 
@@ -49,9 +84,12 @@ def read_interactions(
         source: a path to a CSV/TSV (optionally ``.gz``) or Parquet file, a polars or pandas
             DataFrame, a scipy sparse users × items matrix (ids are then row/column numbers),
             or Interactions (returned as is).
-        user_col, item_col: the id columns; found by name when left out.
-        time_col, weight_col: optional timestamp and weight columns; found by name when left
-            out. Pass ``""`` to ignore a column that would be found.
+        user_col: the user id column; found by name when left out.
+        item_col: the item id column; found by name when left out.
+        time_col: optional timestamp column (numbers or ISO dates); found by name when left
+            out; ``""`` ignores a column that would be found.
+        weight_col: optional weight column (counts, quantities, ratings); found by name when
+            left out; ``""`` ignores a column that would be found.
         delimiter: the field separator of a text file; guessed from the header when left out.
 
     Raises:
@@ -142,7 +180,7 @@ def _records(raw: bytes, delimiter: str) -> Any:
 def _locate_parse_error(path: Path, raw: bytes, delimiter: str, error: Exception) -> DataError:
     """Find the first record whose field count differs from the header's (error path only)."""
     reader = _records(raw, delimiter)
-    header = next(reader, [])
+    header: list[str] = next(reader, [])
     for record in reader:
         if record and len(record) != len(header):
             return DataError(
@@ -171,8 +209,13 @@ def _line_of_record(path: str | None, record: int) -> int | None:
 
 
 def _find_column(
-    frame: pl.DataFrame, given: str | None, candidates: tuple[str, ...], role: str,
-    path: str | None, *, required: bool,
+    frame: pl.DataFrame,
+    given: str | None,
+    candidates: tuple[str, ...],
+    role: str,
+    path: str | None,
+    *,
+    required: bool,
 ) -> str | None:
     if given == "":
         return None
@@ -196,13 +239,29 @@ def _find_column(
     return None
 
 
+def _require_column(
+    frame: pl.DataFrame,
+    given: str | None,
+    candidates: tuple[str, ...],
+    role: str,
+    path: str | None,
+) -> str:
+    found = _find_column(frame, given or None, candidates, role, path, required=True)
+    if found is None:  # unreachable: required=True raises instead
+        raise DataError(f"no {role} column", path=path)
+    return found
+
+
 def _from_frame(
-    frame: pl.DataFrame, path: str | None, user_col: str | None, item_col: str | None,
-    time_col: str | None, weight_col: str | None,
+    frame: pl.DataFrame,
+    path: str | None,
+    user_col: str | None,
+    item_col: str | None,
+    time_col: str | None,
+    weight_col: str | None,
 ) -> Interactions:
-    user = _find_column(frame, user_col, USER_COLUMNS, "user", path, required=True)
-    item = _find_column(frame, item_col, ITEM_COLUMNS, "item", path, required=True)
-    assert user is not None and item is not None  # noqa: S101 (required=True guarantees it)
+    user = _require_column(frame, user_col, USER_COLUMNS, "user", path)
+    item = _require_column(frame, item_col, ITEM_COLUMNS, "item", path)
     if user == item:
         raise DataError(f"the user and item columns are the same column {user!r}", path=path)
     time = _find_column(frame, time_col, TIME_COLUMNS, "time", path, required=False)
@@ -216,14 +275,16 @@ def _from_frame(
         weights = _numbers(frame[weight], path, what="weight")
         bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
         if len(bad):
-            raise _cell_error(path, bad[0], weight, frame[weight][int(bad[0])],
-                              "expected a finite weight ≥ 0")
+            raise _cell_error(
+                path, bad[0], weight, frame[weight][int(bad[0])], "expected a finite weight ≥ 0"
+            )
     times = _times(frame[time], path) if time is not None else None
     keep = weights > 0
     if not keep.all():
         warnings.warn(
             f"{int((~keep).sum())} rows with weight 0 were dropped (a zero is no interaction)",
-            DataWarning, stacklevel=3,
+            DataWarning,
+            stacklevel=3,
         )
         if not keep.any():
             raise DataError("no interactions: every weight is 0", path=path)
@@ -235,8 +296,13 @@ def _from_frame(
 
 
 def _cell_error(path: str | None, record: int, column: str, value: Any, rule: str) -> DataError:
-    return DataError(f"{rule}, got {value!r}", path=path, line=_line_of_record(path, int(record)),
-                     column=column, value=value)
+    return DataError(
+        f"{rule}, got {value!r}",
+        path=path,
+        line=_line_of_record(path, int(record)),
+        column=column,
+        value=value,
+    )
 
 
 def _code_ids(column: pl.Series, path: str | None) -> tuple[np.ndarray, np.ndarray]:
@@ -244,8 +310,11 @@ def _code_ids(column: pl.Series, path: str | None) -> tuple[np.ndarray, np.ndarr
     if column.dtype.is_float():
         whole = column.drop_nulls()
         if not (whole == whole.round(0)).all():
-            raise DataError("ids must be strings or integers, got fractional numbers",
-                            path=path, column=column.name)
+            raise DataError(
+                "ids must be strings or integers, got fractional numbers",
+                path=path,
+                column=column.name,
+            )
         column = column.cast(pl.Int64)
     elif not (column.dtype.is_integer() or column.dtype == pl.String):
         column = column.cast(pl.String)
@@ -254,7 +323,9 @@ def _code_ids(column: pl.Series, path: str | None) -> tuple[np.ndarray, np.ndarr
         empty = empty | (column.str.strip_chars() == "")
     if empty.any():
         record = int(empty.arg_max() or 0)
-        raise _cell_error(path, record, column.name, column[record], "expected an id, the cell is empty")
+        raise _cell_error(
+            path, record, column.name, column[record], "expected an id, the cell is empty"
+        )
     ids = column.unique().sort()
     codes = (column.rank("dense") - 1).to_numpy().astype(np.int64)
     return ids.to_numpy(), codes
@@ -285,19 +356,20 @@ def _times(column: pl.Series, path: str | None) -> np.ndarray:
     bad = parsed.is_null()
     if bad.any():
         record = int(bad.arg_max() or 0)
-        raise _cell_error(path, record, column.name, column[record],
-                          "expected a number or an ISO date/time")
+        raise _cell_error(
+            path, record, column.name, column[record], "expected a number or an ISO date/time"
+        )
     return parsed.cast(pl.Int64).cast(pl.Float64).to_numpy() / 1e3
 
 
-def read_item_names(source: str | Path, *, item_col: str | None = None,
-                    name_col: str | None = None) -> dict[str, str]:
+def read_item_names(
+    source: str | Path, *, item_col: str | None = None, name_col: str | None = None
+) -> dict[str, str]:
     """Display names by item id from a CSV/TSV/Parquet file (e.g. ``item_id,title,...``)."""
     frame = _read_file(Path(source), None)
     path = str(source)
-    item = _find_column(frame, item_col, ITEM_COLUMNS, "item", path, required=True)
-    name = _find_column(frame, name_col, NAME_COLUMNS, "name", path, required=True)
-    assert item is not None and name is not None  # noqa: S101 (required=True guarantees it)
+    item = _require_column(frame, item_col, ITEM_COLUMNS, "item", path)
+    name = _require_column(frame, name_col, NAME_COLUMNS, "name", path)
     ids = frame[item].cast(pl.String).to_list()
     names = frame[name].cast(pl.String).fill_null("").to_list()
     return dict(zip(ids, names, strict=True))

@@ -66,9 +66,10 @@ class Report:
 
     def to_frame(self) -> pl.DataFrame:
         """One row per evaluated user, one column per metric."""
-        return pl.DataFrame({"user_id": self.user_ids.tolist()} | {
-            name: values for name, values in self.per_user.items()
-        })
+        return pl.DataFrame(
+            {"user_id": self.user_ids.tolist()}
+            | {name: values for name, values in self.per_user.items()}
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""

@@ -18,7 +18,6 @@ import scipy.sparse as sp
 
 from unrated._checks import check_k
 from unrated.data.ids import IdIndex
-from unrated.data.interactions import Interactions
 from unrated.data.io import read_interactions
 from unrated.errors import DataError, InvalidParameterError, NotFittedError
 from unrated.models._topk import mask_items, top_k
@@ -80,6 +79,7 @@ class Recommender(ABC):
     users_: IdIndex
     items_: IdIndex
     seen_: sp.csr_matrix
+    trained_on_: str
 
     # ----------------------------------------------------------------- parameters
     @classmethod
@@ -163,8 +163,13 @@ class Recommender(ABC):
         user_idx = self.users_.positions(users, kind="user")
         history = self.seen_[user_idx]
         return self._rank(
-            np.asarray(users, dtype=object), history, user_idx, k,
-            exclude_history=exclude_seen, exclude=exclude, candidates=candidates,
+            np.asarray(users, dtype=object),
+            history,
+            user_idx,
+            k,
+            exclude_history=exclude_seen,
+            exclude=exclude,
+            candidates=candidates,
         )
 
     def recommend_history(
@@ -189,8 +194,9 @@ class Recommender(ABC):
         history, n_unknown = self._history_matrix(histories)
         user_ids = np.arange(history.shape[0], dtype=np.int64).astype(object)
         result = self._rank(user_ids, history, None, k, exclude_history=exclude_seen)
-        return Recommendations(result.user_ids, result.item_ids, result.scores, result.item_idx,
-                               n_unknown)
+        return Recommendations(
+            result.user_ids, result.item_ids, result.scores, result.item_idx, n_unknown
+        )
 
     def similar_items(self, item_ids: Any, k: int = 10) -> Recommendations:
         """The ``k`` items most similar to each given item (never the item itself)."""
@@ -241,9 +247,11 @@ class Recommender(ABC):
             )
         rows, cols, weights, n_unknown = [], [], [], 0
         for row, history in enumerate(histories):
-            pairs = history.items() if isinstance(history, Mapping) else [
-                (item, 1.0) for item in _as_list(history)
-            ]
+            pairs = (
+                history.items()
+                if isinstance(history, Mapping)
+                else [(item, 1.0) for item in _as_list(history)]
+            )
             ids = [item for item, _ in pairs]
             idx = self.items_.positions(ids, kind="item", missing="mark")
             for position, (_, weight) in zip(idx.tolist(), pairs, strict=True):
