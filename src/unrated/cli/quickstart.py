@@ -28,14 +28,14 @@ from unrated.evaluation.protocol import PROTOCOL_NOTE, evaluate
 from unrated.models.base import Recommender
 from unrated.models.registry import DEFAULT_MODEL, make_model
 
-_SHOWN = (
-    "ndcg@20",
-    "truncated_recall@20",
-    "recall@20",
-    "precision@10",
-    "hit_rate@10",
-    "coverage@20",
-)
+_SHOWN = {
+    "ndcg@20": "NDCG@20",
+    "recall@20": "Recall@20",
+    "truncated_recall@20": "tRecall@20",
+    "precision@10": "P@10",
+    "hit_rate@10": "Hit@10",
+    "coverage@20": "Cov@20",
+}
 
 
 @app.command()
@@ -57,7 +57,7 @@ def quickstart(
     """The whole path in one go: data, a 20% per-user holdout, MODEL vs popular, one customer."""
     candidate = make_model(model)
     if data is None:
-        from unrated.data.synthetic import make_sample_shop
+        from unrated.data.sample_shop import make_sample_shop
 
         shop = make_sample_shop()
         interactions = read_interactions(shop.purchases)
@@ -90,13 +90,18 @@ def quickstart(
             time.perf_counter() - started,
         )
     table = Table(title="held-out ranking quality")
-    for column in ("model", *_SHOWN, "fit+eval s"):
-        table.add_column(column, justify="left" if column == "model" else "right")
+    for column in ("model", *_SHOWN.values(), "s"):
+        table.add_column(
+            column,
+            justify="left" if column == "model" else "right",
+            min_width=len(column),
+            no_wrap=True,
+        )
     for name, (_, report, seconds) in results.items():
         summary = report.summary()
         table.add_row(name, *[fmt(summary[m]) for m in _SHOWN], f"{seconds:.1f}")
     console.print(table)
-    console.print(f"[dim]{PROTOCOL_NOTE}[/]")
+    console.print(f"[dim]{PROTOCOL_NOTE}; tRecall = truncated recall; Cov = catalogue coverage[/]")
     _show_customer(results[model][0], split.train, split.test, names)
     if data is None:
         target = save or Path("shop")
@@ -141,4 +146,4 @@ def _show_customer(
 
 def _label(item_id: object, names: dict[str, str]) -> str:
     name = names.get(str(item_id), "")
-    return f"{name} ({item_id})" if name else str(item_id)
+    return f"{name} [dim]{item_id}[/]" if name else str(item_id)
