@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 
@@ -123,9 +124,12 @@ class ItemKNN(Recommender):
         self.weights_ = weights
 
     def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
-        binary = history.copy()
-        binary.data[:] = 1.0
-        return np.asarray((binary @ self.weights_).toarray(), dtype=np.float32)
+        scores = np.zeros((history.shape[0], self.weights_.shape[1]), dtype=np.float32)
+        weights = self.weights_
+        _sum_neighbour_rows(
+            history.indptr, history.indices, weights.indptr, weights.indices, weights.data, scores
+        )
+        return scores
 
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
         return np.asarray(self.weights_[item_idx].toarray(), dtype=np.float32)
@@ -139,3 +143,20 @@ class ItemKNN(Recommender):
     def _set_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
         n_items = len(self.items_)
         self.weights_ = take_csr(arrays, "weights", (n_items, n_items))
+
+
+@numba.njit(parallel=True, cache=True, nogil=True)
+def _sum_neighbour_rows(
+    history_indptr: np.ndarray,
+    history_indices: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    scores: np.ndarray,
+) -> None:
+    """scores[r] += weights[i] for every item i in history row r (binary history)."""
+    for row in numba.prange(len(history_indptr) - 1):
+        for p in range(history_indptr[row], history_indptr[row + 1]):
+            item = history_indices[p]
+            for q in range(indptr[item], indptr[item + 1]):
+                scores[row, indices[q]] += data[q]
