@@ -17,6 +17,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from unrated._checks import check_k
+from unrated._progress import progress_bar
 from unrated.data.ids import IdIndex
 from unrated.data.io import read_interactions
 from unrated.errors import DataError, InvalidParameterError, NotFittedError
@@ -288,16 +289,19 @@ class Recommender(ABC):
             allowed[self.items_.positions(_as_list(candidates), kind="item")] = True
             blocked |= ~allowed
         rows_per_batch = max(1, BATCH_CELLS // max(n_items, 1))
+        starts = range(0, history.shape[0], rows_per_batch)
         parts = []
-        for start in range(0, history.shape[0], rows_per_batch):
-            stop = start + rows_per_batch
-            batch = history[start:stop]
-            idx = None if user_idx is None else user_idx[start:stop]
-            scores = np.array(self._score(batch, idx), dtype=np.float32)
-            if exclude_history:
-                mask_items(scores, batch)
-            scores[:, blocked] = -np.inf
-            parts.append(top_k(scores, k))
+        with progress_bar(len(starts) if len(starts) > 2 else 0, "recommending") as advance:
+            for start in starts:
+                stop = start + rows_per_batch
+                batch = history[start:stop]
+                idx = None if user_idx is None else user_idx[start:stop]
+                scores = np.array(self._score(batch, idx), dtype=np.float32)
+                if exclude_history:
+                    mask_items(scores, batch)
+                scores[:, blocked] = -np.inf
+                parts.append(top_k(scores, k))
+                advance()
         return self._result(row_ids, parts, k)
 
     def _result(

@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from unrated._checks import check_choice, check_float, check_int, csr_arrays, take_csr
+from unrated._progress import progress_bar
 from unrated.models._topk import top_k
 from unrated.models.base import BATCH_CELLS, Recommender
 
@@ -104,15 +105,18 @@ class ItemKNN(Recommender):
         keep = min(self.neighbors, max(n_items - 1, 1))
         rows_per_block = max(1, BATCH_CELLS // max(n_items, 1))
         indices, data = [], []
-        for start in range(0, n_items, rows_per_block):
-            stop = min(start + rows_per_block, n_items)
-            block = (left[start:stop] @ right).toarray()
-            block *= scale[np.newaxis, :]
-            block[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # never itself
-            block[block <= 0] = -np.inf
-            idx, values = top_k(block, keep)
-            indices.append(idx)
-            data.append(values)
+        starts = range(0, n_items, rows_per_block)
+        with progress_bar(len(starts) if len(starts) > 2 else 0, "item-knn") as advance:
+            for start in starts:
+                stop = min(start + rows_per_block, n_items)
+                block = (left[start:stop] @ right).toarray()
+                block *= scale[np.newaxis, :]
+                block[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # not itself
+                block[block <= 0] = -np.inf
+                idx, values = top_k(block, keep)
+                indices.append(idx)
+                data.append(values)
+                advance()
         idx_all, values_all = np.concatenate(indices), np.concatenate(data)
         valid = idx_all >= 0
         indptr = np.zeros(n_items + 1, dtype=np.int64)
