@@ -173,6 +173,15 @@ class Recommender(ABC):
             candidates=candidates,
         )
 
+    def score(self, user_ids: Any) -> np.ndarray:
+        """Raw scores of every item for known users: (n_users, n_items) float32.
+
+        Nothing is excluded. Dense: for a few users at a time (``recommend`` batches itself).
+        """
+        self._check_fitted()
+        user_idx = self.users_.positions(_as_list(user_ids), kind="user")
+        return np.array(self._score(self.seen_[user_idx], user_idx), dtype=np.float32)
+
     def recommend_history(
         self,
         histories: Sequence[Iterable[Any] | Mapping[Any, float]],
