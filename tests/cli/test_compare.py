@@ -51,3 +51,16 @@ def test_given_test_file(cli: CliRun, tmp_path: Path, ml100k_path: Path) -> None
     cli("split", ml100k_path, "--out", "s")
     result = cli("compare", "s/train.csv", "s/test.csv", "--models", "popular", "--bootstrap", "50")
     assert "given test file" in result.stdout
+
+
+def test_tune_writes_history_and_checks_on_test(
+    cli: CliRun, tmp_path: Path, ml100k_path: Path
+) -> None:
+    cli("split", ml100k_path, "--out", "s")
+    result = cli(
+        "tune", "s/train.csv", "s/test.csv", "--model", "item-knn", "--trials", "6", "--out", "t"
+    )
+    assert "best spec: item-knn" in result.stdout
+    assert "on test:" in result.stdout
+    assert (tmp_path / "t" / "tuning.png").stat().st_size > 5000
+    assert (tmp_path / "t" / "trials.csv").read_text().startswith("trial,state,value,spec")

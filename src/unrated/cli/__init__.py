@@ -37,6 +37,7 @@ def _register() -> None:
         recommend,
         split,
         synth,
+        tune,
     )
 
 

@@ -96,7 +96,9 @@ def _split_specs(text: str) -> list[str]:
 def print_leaderboard(comparison: Comparison) -> None:
     """Rich table: metric means with 95% intervals, the paired test, costs."""
     cutoff = max(comparison.k)
-    shown = [f"ndcg@{cutoff}", f"recall@{cutoff}", f"truncated_recall@{cutoff}"]
+    shown = [f"ndcg@{cutoff}", f"recall@{cutoff}"]
+    if console.width >= 120:
+        shown.append(f"truncated_recall@{cutoff}")
     table = Table(title=f"{comparison.split.protocol}: {comparison.best.report.n_users:,} users")
     for column in (
         "#",

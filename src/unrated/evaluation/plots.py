@@ -1,10 +1,11 @@
-"""The comparison plots (matplotlib, headless): each function writes one PNG, returns its path."""
+"""Plots of comparisons and tuning (matplotlib, headless): each writes one PNG, returns its path."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 from matplotlib.figure import Figure
 
 from unrated.evaluation.compare import Comparison
@@ -114,3 +115,25 @@ def write_plots(comparison: Comparison, folder: Path) -> dict[str, Path]:
         "recall_by_history": plot_recall_by_history(comparison, folder / "recall_by_history.png"),
         "popularity": plot_popularity(comparison, folder / "popularity.png"),
     }
+
+
+def plot_tuning(trials: pl.DataFrame, metric: str, path: Path) -> Path:
+    """Each trial's validation value (pruned trials at the bottom) and the best so far."""
+    figure = Figure(figsize=(8, 4.2))
+    axis = figure.subplots()
+    values = trials["value"].to_numpy().astype(float)
+    done = ~np.isnan(values)
+    numbers = trials["trial"].to_numpy()
+    axis.plot(numbers[done], values[done], "o", label="trial")
+    if (~done).any():
+        floor = np.nanmin(values) if done.any() else 0.0
+        axis.plot(
+            numbers[~done], np.full((~done).sum(), floor), "x", color="grey", label="pruned early"
+        )
+    best = np.fmax.accumulate(np.where(done, values, -np.inf))
+    axis.step(numbers, np.where(np.isinf(best), np.nan, best), where="post", label="best so far")
+    axis.set_xlabel("trial (0 = the defaults)")
+    axis.set_ylabel(f"{metric} on validation")
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    return _save(figure, path)

@@ -104,6 +104,14 @@ class Recommender(ABC):
             setattr(self, name, value)
         return self
 
+    @classmethod
+    def search_space(cls, trial: Any) -> dict[str, Any]:
+        """Hyperparameters for one tuning trial, drawn with an Optuna ``trial``.
+
+        Each model defines its own space next to its code; ``unrated tune`` uses it.
+        """
+        raise InvalidParameterError(f"{cls.__name__} has no hyperparameters to tune")
+
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"

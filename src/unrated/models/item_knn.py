@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numba
 import numpy as np
@@ -56,6 +57,23 @@ class ItemKNN(Recommender):
         self.shrinkage = shrinkage
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
+
+    @classmethod
+    def search_space(cls, trial: Any) -> dict[str, Any]:
+        """Neighbours 10–1000 (log); RP3beta exponents; cosine shrinkage; BM25 constants."""
+        params: dict[str, Any] = {
+            "neighbors": trial.suggest_int("neighbors", 10, 1000, log=True),
+            "similarity": trial.suggest_categorical("similarity", list(SIMILARITIES)),
+        }
+        if params["similarity"] == "rp3":
+            params["walk_exponent"] = trial.suggest_float("walk_exponent", 0.2, 1.5)
+            params["popularity_penalty"] = trial.suggest_float("popularity_penalty", 0.0, 1.0)
+        elif params["similarity"] == "cosine":
+            params["shrinkage"] = trial.suggest_float("shrinkage", 0.0, 200.0)
+        else:
+            params["bm25_k1"] = trial.suggest_float("bm25_k1", 0.1, 100.0, log=True)
+            params["bm25_b"] = trial.suggest_float("bm25_b", 0.0, 1.0)
+        return params
 
     def _check_params(self) -> None:
         name = type(self).__name__
