@@ -10,6 +10,7 @@ import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -21,6 +22,7 @@ from unrated._progress import progress_bar
 from unrated.data.ids import IdIndex
 from unrated.data.io import read_interactions
 from unrated.errors import DataError, InvalidParameterError, NotFittedError
+from unrated.models._checkpoint import Checkpoint
 from unrated.models._topk import mask_items, top_k
 
 #: Scores are computed for at most this many (row, item) cells at once (float32: 256 MiB).
@@ -81,6 +83,7 @@ class Recommender(ABC):
     items_: IdIndex
     seen_: sp.csr_matrix
     trained_on_: str
+    _checkpoint: Checkpoint | None = None
 
     # ----------------------------------------------------------------- parameters
     @classmethod
@@ -117,8 +120,15 @@ class Recommender(ABC):
         return f"{type(self).__name__}({params})"
 
     # ----------------------------------------------------------------- fitting
-    def fit(self, data: Any) -> Self:
-        """Learn from ``data`` (Interactions, or anything :func:`read_interactions` reads)."""
+    def fit(self, data: Any, *, checkpoint: str | Path | None = None) -> Self:
+        """Learn from ``data`` (Interactions, or anything :func:`read_interactions` reads).
+
+        Args:
+            data: the training interactions.
+            checkpoint: a folder where iterative models (``ials``, ``bpr``, ``mf``) save
+                their state after every epoch; a fit interrupted (even by ``kill -9``)
+                resumes from it and ends with the same result as an uninterrupted one.
+        """
         data = read_interactions(data)
         self._check_params()
         if data.nnz == 0:
@@ -126,7 +136,13 @@ class Recommender(ABC):
         for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]:
             delattr(self, name)
         seed = getattr(self, "seed", 0)
+        self._checkpoint = (
+            None
+            if checkpoint is None
+            else Checkpoint(checkpoint, self.key, self.get_params(), data.fingerprint())
+        )
         self._fit(data.matrix, np.random.default_rng(seed))
+        self._checkpoint = None
         self.users_, self.items_ = data.users, data.items
         self.seen_ = data.matrix
         self.trained_on_ = data.fingerprint()
