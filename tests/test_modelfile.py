@@ -8,7 +8,7 @@ import pytest
 from safetensors.numpy import save as save_safetensors
 
 import unrated as ur
-from unrated.modelfile import load_model, read_metadata, save_model
+from unrated.modelfile import load_model, read_metadata, save_model, seal
 
 
 @pytest.fixture
@@ -53,9 +53,15 @@ def test_flipped_byte_in_the_data(saved: Path) -> None:
 
 def test_newer_format_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "new.unrated"
-    path.write_bytes(save_safetensors({"x": np.zeros(1, np.float32)},
-                                      metadata={"format": "unrated/2", "unrated_version": "9.0"}))
-    with pytest.raises(ur.ModelFileError, match=r"format 'unrated/2' by unrated 9\.0.*upgrade unrated"):
+    path.write_bytes(
+        save_safetensors(
+            {"x": np.zeros(1, np.float32)},
+            metadata={"format": "unrated/2", "unrated_version": "9.0"},
+        )
+    )
+    with pytest.raises(
+        ur.ModelFileError, match=r"format 'unrated/2' by unrated 9\.0.*upgrade unrated"
+    ):
         load_model(path)
 
 
@@ -63,9 +69,9 @@ def test_unknown_model_class_is_refused(saved: Path, tmp_path: Path) -> None:
     from safetensors.numpy import load_file
 
     arrays = load_file(saved)
-    meta = read_metadata(saved) | {"model": "os.system"}
+    meta = read_metadata(saved) | {"model": "os.system", "checksum": "0" * 32}
     path = tmp_path / "evil.unrated"
-    path.write_bytes(save_safetensors(arrays, metadata=meta))
+    path.write_bytes(seal(save_safetensors(arrays, metadata=meta)))  # well-formed, hostile
     with pytest.raises(ur.ModelFileError, match="unknown model 'os.system'"):
         load_model(path)
 

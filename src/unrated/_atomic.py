@@ -22,8 +22,9 @@ def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
         raise DataError("is a directory, expected a file path to write", path=str(target))
     if not target.parent.exists():
         raise DataError("the folder to write into does not exist", path=str(target))
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
-                                         dir=target.parent)
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=".tmp", dir=target.parent
+    )
     os.close(handle)
     try:
         yield Path(temporary)

@@ -15,11 +15,18 @@ CliRun = Callable[..., subprocess.CompletedProcess[str]]
 
 @pytest.fixture
 def cli(tmp_path: Path) -> CliRun:
-    def run(*args: str | Path, expect: int = 0, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str | Path, expect: int = 0, timeout: float = 300
+    ) -> subprocess.CompletedProcess[str]:
         env = os.environ | {"UNRATED_PROGRESS": "0", "COLUMNS": "160"}
         result = subprocess.run(
             [sys.executable, "-m", "unrated", *map(str, args)],
-            capture_output=True, text=True, cwd=tmp_path, env=env, timeout=timeout, check=False,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env=env,
+            timeout=timeout,
+            check=False,
         )
         assert "Traceback" not in result.stderr, result.stderr
         assert result.returncode == expect, (result.returncode, result.stdout, result.stderr)

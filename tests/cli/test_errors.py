@@ -24,12 +24,16 @@ def error_line(result: object) -> str:
 
 
 def test_missing_file(cli: CliRun) -> None:
-    assert "nope.csv: file not found" in error_line(cli("fit", "nope.csv", "--out", "m.unrated", expect=2))
+    assert "nope.csv: file not found" in error_line(
+        cli("fit", "nope.csv", "--out", "m.unrated", expect=2)
+    )
 
 
 def test_empty_file(cli: CliRun, tmp_path: Path) -> None:
     (tmp_path / "e.csv").write_text("")
-    assert "e.csv: the file is empty" in error_line(cli("fit", "e.csv", "--out", "m.unrated", expect=2))
+    assert "e.csv: the file is empty" in error_line(
+        cli("fit", "e.csv", "--out", "m.unrated", expect=2)
+    )
 
 
 def test_no_recognisable_columns(cli: CliRun, tmp_path: Path) -> None:
@@ -40,7 +44,9 @@ def test_no_recognisable_columns(cli: CliRun, tmp_path: Path) -> None:
 
 def test_short_row(cli: CliRun, tmp_path: Path) -> None:
     (tmp_path / "s.csv").write_text("user_id,item_id\na,x\nb\n")
-    assert "s.csv:3 (column 'item_id')" in error_line(cli("fit", "s.csv", "--out", "m.unrated", expect=2))
+    assert "s.csv:3 (column 'item_id')" in error_line(
+        cli("fit", "s.csv", "--out", "m.unrated", expect=2)
+    )
 
 
 def test_unknown_model_lists_valid_ones(cli: CliRun, tmp_path: Path) -> None:
@@ -51,7 +57,9 @@ def test_unknown_model_lists_valid_ones(cli: CliRun, tmp_path: Path) -> None:
 
 def test_unknown_parameter_lists_valid_ones(cli: CliRun, tmp_path: Path) -> None:
     (tmp_path / "d.csv").write_text("user_id,item_id\na,x\n")
-    line = error_line(cli("fit", "d.csv", "--model", "ease:lambda=3", "--out", "m.unrated", expect=2))
+    line = error_line(
+        cli("fit", "d.csv", "--model", "ease:lambda=3", "--out", "m.unrated", expect=2)
+    )
     assert "model 'ease' has no parameter 'lambda'; valid parameters: regularization" in line
 
 
@@ -60,7 +68,9 @@ def test_unknown_user(cli: CliRun, model: Path) -> None:
 
 
 def test_k_not_positive(cli: CliRun, model: Path) -> None:
-    assert "k must be an int ≥ 1. Got 0" in error_line(cli("recommend", model, "--user", "a", "-k", "0", expect=2))
+    assert "k must be an int ≥ 1. Got 0" in error_line(
+        cli("recommend", model, "--user", "a", "-k", "0", expect=2)
+    )
 
 
 def test_corrupt_and_truncated_model(cli: CliRun, model: Path) -> None:

@@ -26,7 +26,11 @@ def test_string_ids_are_kept_exactly(tmp_path: Path) -> None:
 
 
 def test_duplicates_are_merged_and_weights_summed(tmp_path: Path) -> None:
-    path = write(tmp_path, "p.csv", "user,item,quantity,date\na,x,2,2024-01-02\na,x,3,2024-01-01\nb,x,1,2024-02-01\n")
+    path = write(
+        tmp_path,
+        "p.csv",
+        "user,item,quantity,date\na,x,2,2024-01-02\na,x,3,2024-01-01\nb,x,1,2024-02-01\n",
+    )
     data = ur.read_interactions(path)
     assert data.nnz == 2
     assert data.matrix.toarray().ravel().tolist() == [5.0, 1.0]
@@ -41,7 +45,9 @@ def test_tsv_semicolon_gzip_and_parquet(tmp_path: Path) -> None:
     gz = tmp_path / "p.csv.gz"
     gz.write_bytes(gzip.compress(b"user_id,item_id\nu1,i1\nu2,i1\nu2,i2\n"))
     parquet = tmp_path / "p.parquet"
-    pl.DataFrame({"user_id": ["u1", "u2", "u2"], "item_id": ["i1", "i1", "i2"]}).write_parquet(parquet)
+    pl.DataFrame({"user_id": ["u1", "u2", "u2"], "item_id": ["i1", "i1", "i2"]}).write_parquet(
+        parquet
+    )
     for path in (tsv, semi, gz, parquet):
         assert ur.read_interactions(path).matrix.toarray().tolist() == expected, path
 
@@ -86,25 +92,33 @@ def test_unrecognised_columns_are_listed(tmp_path: Path) -> None:
 
 def test_row_with_too_many_fields_names_the_line(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", "user_id,item_id\na,b\nc,d,e\n")
-    with pytest.raises(ur.DataError, match=r"r\.csv:3: expected 2 fields as in the header, found 3"):
+    with pytest.raises(
+        ur.DataError, match=r"r\.csv:3: expected 2 fields as in the header, found 3"
+    ):
         ur.read_interactions(path)
 
 
 def test_row_with_too_few_fields_names_the_line(tmp_path: Path) -> None:
     path = write(tmp_path, "r.csv", "user_id,item_id\na,b\nc\n")
-    with pytest.raises(ur.DataError, match=r"r\.csv:3 \(column 'item_id'\): expected an id, the cell is empty"):
+    with pytest.raises(
+        ur.DataError, match=r"r\.csv:3 \(column 'item_id'\): expected an id, the cell is empty"
+    ):
         ur.read_interactions(path)
 
 
 def test_bad_weight_names_line_column_and_value(tmp_path: Path) -> None:
     path = write(tmp_path, "w.csv", "user_id,item_id,weight\na,b,1\nc,d,abc\n")
-    with pytest.raises(ur.DataError, match=r"w\.csv:3 \(column 'weight'\): expected a number \(weight\), got 'abc'"):
+    with pytest.raises(
+        ur.DataError, match=r"w\.csv:3 \(column 'weight'\): expected a number \(weight\), got 'abc'"
+    ):
         ur.read_interactions(path)
 
 
 def test_negative_weight_is_refused(tmp_path: Path) -> None:
     path = write(tmp_path, "w.csv", "user_id,item_id,weight\na,b,1\nc,d,-2\n")
-    with pytest.raises(ur.DataError, match=r"w\.csv:3 \(column 'weight'\): expected a finite weight ≥ 0"):
+    with pytest.raises(
+        ur.DataError, match=r"w\.csv:3 \(column 'weight'\): expected a finite weight ≥ 0"
+    ):
         ur.read_interactions(path)
 
 

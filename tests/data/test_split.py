@@ -8,7 +8,9 @@ import unrated as ur
 
 def pairs(data: ur.Interactions) -> set[tuple[str, str]]:
     coo = data.matrix.tocoo()
-    return set(zip(data.users.take(coo.row).tolist(), data.items.take(coo.col).tolist(), strict=True))
+    return set(
+        zip(data.users.take(coo.row).tolist(), data.items.take(coo.col).tolist(), strict=True)
+    )
 
 
 def test_holdout_partitions_and_is_deterministic(ml100k: ur.Interactions) -> None:
@@ -26,8 +28,10 @@ def test_holdout_partitions_and_is_deterministic(ml100k: ur.Interactions) -> Non
 
 
 def test_holdout_keeps_small_users_in_train(checkerboard: ur.Interactions) -> None:
-    split = ur.split_holdout(checkerboard, min_interactions=5)
-    assert split.test.nnz == 0 and split.train.nnz == checkerboard.nnz
+    split = ur.split_holdout(checkerboard, min_interactions=3)
+    assert (np.diff(split.test.matrix.indptr) == 1).all()  # 3 items each: round(0.6) = 1 out
+    with pytest.raises(ur.DataError, match="holds nothing out: no user has enough interactions"):
+        ur.split_holdout(checkerboard, min_interactions=5)
 
 
 def test_last_holds_out_the_latest_item(ml100k: ur.Interactions) -> None:
@@ -35,8 +39,12 @@ def test_last_holds_out_the_latest_item(ml100k: ur.Interactions) -> None:
     assert (np.diff(split.test.matrix.indptr) <= 1).all()
     assert split.test.times is not None and split.train.times is not None
     for user in range(0, 900, 97):
-        test_times = split.test.times[split.test.matrix.indptr[user]:split.test.matrix.indptr[user + 1]]
-        train_times = split.train.times[split.train.matrix.indptr[user]:split.train.matrix.indptr[user + 1]]
+        test_times = split.test.times[
+            split.test.matrix.indptr[user] : split.test.matrix.indptr[user + 1]
+        ]
+        train_times = split.train.times[
+            split.train.matrix.indptr[user] : split.train.matrix.indptr[user + 1]
+        ]
         if len(test_times):
             assert test_times[0] >= train_times.max()
 

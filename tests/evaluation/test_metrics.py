@@ -14,9 +14,7 @@ from unrated.evaluation import metrics as m
 # User 1: ranked [2, 5, 6, -1], relevant {2}        -> hit at rank 1.
 # User 2: ranked [7, 8, 0, 1], relevant {5}         -> no hit.
 RANKED = np.array([[3, 1, 4, 0], [2, 5, 6, -1], [7, 8, 0, 1]])
-RELEVANT = sp.csr_matrix(
-    (np.ones(5), ([0, 0, 0, 1, 2], [1, 0, 9, 2, 5])), shape=(3, 10)
-)
+RELEVANT = sp.csr_matrix((np.ones(5), ([0, 0, 0, 1, 2], [1, 0, 9, 2, 5])), shape=(3, 10))
 HITS = m.hit_matrix(RANKED, RELEVANT)
 N_REL = np.array([3, 1, 1])
 
@@ -40,7 +38,9 @@ def test_ndcg() -> None:
     idcg0 = 1 + 1 / math.log2(3) + 1 / math.log2(4)
     np.testing.assert_allclose(m.ndcg_at_k(HITS, N_REL, 4), [dcg0 / idcg0, 1, 0])
     # at k=2 the ideal holds only min(2, 3) = 2 hits
-    np.testing.assert_allclose(m.ndcg_at_k(HITS, N_REL, 2)[0], (1 / math.log2(3)) / (1 + 1 / math.log2(3)))
+    np.testing.assert_allclose(
+        m.ndcg_at_k(HITS, N_REL, 2)[0], (1 / math.log2(3)) / (1 + 1 / math.log2(3))
+    )
 
 
 def test_map() -> None:

@@ -21,10 +21,12 @@ def test_test_file_with_other_ids_is_reindexed(ml100k_split: ur.Split) -> None:
     model = ur.EASE().fit(ml100k_split.train)
     direct = ur.evaluate(model, ml100k_split)
     coo = ml100k_split.test.matrix.tocoo()
-    frame = pl.DataFrame({
-        "user_id": ml100k_split.test.users.take(coo.row).tolist() + ["stranger"],
-        "item_id": ml100k_split.test.items.take(coo.col).tolist() + ["1"],
-    })
+    frame = pl.DataFrame(
+        {
+            "user_id": ml100k_split.test.users.take(coo.row).tolist() + ["stranger"],
+            "item_id": ml100k_split.test.items.take(coo.col).tolist() + ["1"],
+        }
+    )
     via_frame = ur.evaluate(model, frame)
     assert via_frame.dropped_test_pairs == 1
     np.testing.assert_allclose(via_frame.summary()["ndcg@20"], direct.summary()["ndcg@20"])

@@ -63,8 +63,9 @@ def test_fold_in_of_a_training_row_equals_recommend(key: str, ml100k_split: ur.S
     histories = []
     for user in users:
         row = model.seen_[model.users_.positions([user], kind="user")[0]]
-        histories.append(dict(zip(model.items_.take(row.indices).tolist(), row.data.tolist(),
-                                  strict=True)))
+        histories.append(
+            dict(zip(model.items_.take(row.indices).tolist(), row.data.tolist(), strict=True))
+        )
     folded = model.recommend_history(histories, k=10)
     known = model.recommend(users, k=10)
     assert folded.n_unknown_items == 0
@@ -87,12 +88,16 @@ def test_save_load_gives_identical_scores(key: str, ml100k_split: ur.Split, tmp_
     a, b = model.recommend(users, k=20), loaded.recommend(users, k=20)
     np.testing.assert_array_equal(a.item_idx, b.item_idx)
     np.testing.assert_array_equal(a.scores, b.scores)
-    np.testing.assert_array_equal(model.similar_items(model.items_.ids[:5]).item_idx,
-                                  loaded.similar_items(model.items_.ids[:5]).item_idx)
+    np.testing.assert_array_equal(
+        model.similar_items(model.items_.ids[:5]).item_idx,
+        loaded.similar_items(model.items_.ids[:5]).item_idx,
+    )
 
 
 @pytest.mark.parametrize("key", ALL)
-def test_refit_replaces_state(key: str, ml100k_split: ur.Split, checkerboard: ur.Interactions) -> None:
+def test_refit_replaces_state(
+    key: str, ml100k_split: ur.Split, checkerboard: ur.Interactions
+) -> None:
     model = fitted(key, ml100k_split.train)
     model.fit(checkerboard)
     assert len(model.items_) == 8

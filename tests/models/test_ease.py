@@ -24,11 +24,18 @@ def test_closed_form_matches_a_direct_solve() -> None:
 
 
 def test_refuses_before_allocating_when_items_squared_do_not_fit() -> None:
-    huge = sp.csr_matrix((np.ones(2, dtype=np.float32), ([0, 1], [0, 3_000_000])), shape=(2, 3_000_001))
-    with pytest.raises(ur.MemoryLimitError, match=r"3,000,001 × 3,000,001 float32 matrix: about \d+"):
+    huge = sp.csr_matrix(
+        (np.ones(2, dtype=np.float32), ([0, 1], [0, 3_000_000])), shape=(2, 3_000_001)
+    )
+    with pytest.raises(
+        ur.MemoryLimitError, match=r"3,000,001 × 3,000,001 float32 matrix: about \d+"
+    ):
         ur.EASE().fit(huge)
 
 
 def test_bad_regularization() -> None:
-    with pytest.raises(ur.InvalidParameterError, match="The 'regularization' parameter of EASE must be a number > 0. Got -1"):
+    with pytest.raises(
+        ur.InvalidParameterError,
+        match="The 'regularization' parameter of EASE must be a number > 0. Got -1",
+    ):
         ur.EASE(regularization=-1).fit(sp.csr_matrix(np.eye(3)))

@@ -17,25 +17,41 @@ from unrated.errors import InvalidParameterError
 console = Console(highlight=False)
 errors = Console(stderr=True, highlight=False)
 
-UserCol = Annotated[str | None, typer.Option("--user-col", help="User id column (found by name if left out).")]
-ItemCol = Annotated[str | None, typer.Option("--item-col", help="Item id column (found by name if left out).")]
-TimeCol = Annotated[str | None, typer.Option("--time-col", help="Timestamp column; '' to ignore one.")]
-WeightCol = Annotated[str | None, typer.Option("--weight-col", help="Weight/count column; '' to ignore one.")]
+UserCol = Annotated[
+    str | None, typer.Option("--user-col", help="User id column (found by name if left out).")
+]
+ItemCol = Annotated[
+    str | None, typer.Option("--item-col", help="Item id column (found by name if left out).")
+]
+TimeCol = Annotated[
+    str | None, typer.Option("--time-col", help="Timestamp column; '' to ignore one.")
+]
+WeightCol = Annotated[
+    str | None, typer.Option("--weight-col", help="Weight/count column; '' to ignore one.")
+]
 
 
-def read_data(path: Path, user_col: str | None, item_col: str | None, time_col: str | None,
-              weight_col: str | None) -> Interactions:
+def read_data(
+    path: Path,
+    user_col: str | None,
+    item_col: str | None,
+    time_col: str | None,
+    weight_col: str | None,
+) -> Interactions:
     """read_interactions with the CLI's column flags."""
-    return read_interactions(path, user_col=user_col, item_col=item_col, time_col=time_col,
-                             weight_col=weight_col)
+    return read_interactions(
+        path, user_col=user_col, item_col=item_col, time_col=time_col, weight_col=weight_col
+    )
 
 
 def parse_ks(text: str) -> tuple[int, ...]:
-    """"10,20" -> (10, 20); each must be an int ≥ 1."""
+    """Parse "10,20" into (10, 20); each must be an int ≥ 1."""
     try:
         ks = tuple(int(part) for part in text.split(",") if part.strip())
     except ValueError:
-        raise InvalidParameterError(f"-k must be integers separated by commas, got {text!r}") from None
+        raise InvalidParameterError(
+            f"-k must be integers separated by commas, got {text!r}"
+        ) from None
     if not ks or min(ks) < 1:
         raise InvalidParameterError(f"-k must be ≥ 1, got {text!r}")
     return ks

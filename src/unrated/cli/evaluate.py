@@ -11,7 +11,14 @@ from rich.table import Table
 
 from unrated.cli import app
 from unrated.cli._options import (
-    ItemCol, TimeCol, UserCol, WeightCol, console, fmt, parse_ks, read_data,
+    ItemCol,
+    TimeCol,
+    UserCol,
+    WeightCol,
+    console,
+    fmt,
+    parse_ks,
+    read_data,
 )
 from unrated.evaluation.metrics import PER_USER_METRICS
 from unrated.evaluation.protocol import PROTOCOL_NOTE, Report, evaluate
@@ -52,4 +59,6 @@ def print_report(report: Report) -> None:
     console.print(table)
     console.print(f"[dim]{PROTOCOL_NOTE}[/]")
     if report.dropped_test_pairs:
-        console.print(f"{report.dropped_test_pairs:,} test pairs skipped: user or item unknown to the model")
+        console.print(
+            f"{report.dropped_test_pairs:,} test pairs skipped: user or item unknown to the model"
+        )

@@ -14,7 +14,9 @@ from unrated.modelfile import load_model
 
 
 @app.command()
-def info(model: Annotated[Path, typer.Argument(help="Model file written by 'unrated fit'.")]) -> None:
+def info(
+    model: Annotated[Path, typer.Argument(help="Model file written by 'unrated fit'.")],
+) -> None:
     """Model name, parameters, sizes and the training-data fingerprint of a model file."""
     recommender = load_model(model)
     details = {

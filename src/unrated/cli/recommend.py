@@ -24,12 +24,15 @@ K = Annotated[int, typer.Option("-k", help="List length.")]
 @app.command()
 def recommend(
     model: Annotated[Path, typer.Argument(help="Model file written by 'unrated fit'.")],
-    user: Annotated[list[str] | None, typer.Option("--user", "-u", help="A user id (repeatable).")] = None,
+    user: Annotated[
+        list[str] | None, typer.Option("--user", "-u", help="A user id (repeatable).")
+    ] = None,
     all_users: Annotated[bool, typer.Option("--all", help="Every user the model knows.")] = False,
     k: K = 10,
     out: Out = None,
     include_seen: Annotated[
-        bool, typer.Option("--include-seen", help="Allow items the user already has (re-purchases).")
+        bool,
+        typer.Option("--include-seen", help="Allow items the user already has (re-purchases)."),
     ] = False,
 ) -> None:
     """Top-K items per user, as CSV ``user_id,item_id,rank,score`` with the original ids."""
@@ -64,13 +67,18 @@ def _names(recommender: Recommender, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.Series("name", np.asarray(names)[idx].tolist()))
 
 
-def _emit(recommender: Recommender, recs: Recommendations, out: Path | None, who: str, *,
-          table: bool) -> None:
+def _emit(
+    recommender: Recommender, recs: Recommendations, out: Path | None, who: str, *, table: bool
+) -> None:
     frame = _names(recommender, recs.to_frame(user_column=who))
-    frame = frame.select([who, "item_id", "rank", "score", *(["name"] if "name" in frame.columns else [])])
+    frame = frame.select(
+        [who, "item_id", "rank", "score", *(["name"] if "name" in frame.columns else [])]
+    )
     if out is not None:
         write_frame(frame, out)
-        console.print(f"wrote {frame.height:,} rows for {len(recs):,} {who.removesuffix('_id')}s → {out}")
+        console.print(
+            f"wrote {frame.height:,} rows for {len(recs):,} {who.removesuffix('_id')}s → {out}"
+        )
     elif not table:
         print(frame.write_csv(), end="")
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -119,4 +120,4 @@ def encode_strings(strings: Sequence[str]) -> dict[str, np.ndarray]:
 def decode_strings(arrays: dict[str, np.ndarray]) -> list[str]:
     """Invert :func:`encode_strings`."""
     raw, offsets = arrays["utf8"].tobytes(), arrays["offsets"].tolist()
-    return [raw[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
+    return [raw[a:b].decode("utf-8") for a, b in itertools.pairwise(offsets)]

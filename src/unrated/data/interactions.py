@@ -94,12 +94,12 @@ def build_interactions(
     rows, cols = unique_key // max(shape[1], 1), unique_key % max(shape[1], 1)
     indptr = np.zeros(shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
-    matrix = sp.csr_matrix(
-        (summed.astype(np.float32), cols.astype(np.int32), indptr), shape=shape
-    )
+    matrix = sp.csr_matrix((summed.astype(np.float32), cols.astype(np.int32), indptr), shape=shape)
     first_times = None
     if times is not None:
-        first_times = np.minimum.reduceat(times.astype(np.float64)[order], starts) if len(key) else times
+        first_times = (
+            np.minimum.reduceat(times.astype(np.float64)[order], starts) if len(key) else times
+        )
     return Interactions(matrix, users, items, first_times)
 
 
