@@ -30,10 +30,13 @@ BASELINE_POSITIVES = 100_000
 
 
 class Pairs(Dataset[tuple[int, int, list[int]]]):
+    """One positive per item, its negatives drawn in Python (the usual tutorial code)."""
+
     def __init__(self, matrix: object) -> None:
         coo = matrix.tocoo()  # type: ignore[attr-defined]
         self.users, self.items = coo.row, coo.col
         self.n_items = matrix.shape[1]  # type: ignore[attr-defined]
+        self.rng = np.random.default_rng(0)
         self.owned = [set(matrix[u].indices.tolist())  # type: ignore[index]
                       for u in range(matrix.shape[0])]  # type: ignore[attr-defined]
 
@@ -44,19 +47,24 @@ class Pairs(Dataset[tuple[int, int, list[int]]]):
         user = int(self.users[index])
         negatives = []
         while len(negatives) < NEGATIVES:
-            item = int(np.random.randint(self.n_items))
+            item = int(self.rng.integers(self.n_items))
             if item not in self.owned[user]:
                 negatives.append(item)
         return user, int(self.items[index]), negatives
 
 
 class MF(torch.nn.Module):
+    """Embeddings + biases, as in fastai's collab learner."""
+
     def __init__(self, n_users: int, n_items: int) -> None:
         super().__init__()
-        self.users, self.items = torch.nn.Embedding(n_users, FACTORS), torch.nn.Embedding(n_items, FACTORS)
-        self.user_bias, self.item_bias = torch.nn.Embedding(n_users, 1), torch.nn.Embedding(n_items, 1)
+        self.users = torch.nn.Embedding(n_users, FACTORS)
+        self.items = torch.nn.Embedding(n_items, FACTORS)
+        self.user_bias = torch.nn.Embedding(n_users, 1)
+        self.item_bias = torch.nn.Embedding(n_items, 1)
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
+        """Scores (batch, 1 + negatives)."""
         return ((self.users(users)[:, None, :] * self.items(items)).sum(-1)
                 + self.user_bias(users) + self.item_bias(items)[..., 0])
 

@@ -1,6 +1,6 @@
 """Fit one model spec on a train/test pair (or ML-100k's 20% holdout, seed 0) and report.
 
-    python benchmarks/run_model.py 'mf:validation=0' [TRAIN TEST]
+python benchmarks/run_model.py 'mf:validation=0' [TRAIN TEST]
 """
 
 from __future__ import annotations

@@ -30,10 +30,10 @@ __version__ = "0.1.0"
 __all__ = [
     "BPR",
     "EASE",
-    "EmbeddingMF",
     "MODELS",
     "DataError",
     "DataWarning",
+    "EmbeddingMF",
     "IdIndex",
     "Interactions",
     "InvalidParameterError",

@@ -92,7 +92,8 @@ def test_torch_engine_matches_the_numba_kernel(ml100k_split: ur.Split) -> None:
     rng = np.random.default_rng(0)
     tables = {"user_factors": rng.standard_normal((n_users, 8), np.float32) * 0.1,
               "item_factors": rng.standard_normal((n_items, 8), np.float32) * 0.1,
-              "user_bias": np.zeros(n_users, np.float32), "item_bias": np.zeros(n_items, np.float32)}
+              "user_bias": np.zeros(n_users, np.float32),
+              "item_bias": np.zeros(n_items, np.float32)}
     indptr, items = matrix.indptr.astype(np.int64), matrix.indices.astype(np.int32)
     negatives = NegativeSampler(matrix, negatives=3, seed=1).draw(0)
     order = rng.permutation(n_users).astype(np.int64)

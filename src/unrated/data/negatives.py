@@ -144,7 +144,7 @@ def _uniform(x: np.uint64) -> float:
 @numba.njit(inline="always")
 def _below(x: np.uint64, n: np.uint64) -> int:
     """An integer in [0, n) from the top 31 bits of ``x`` (n < 2**31; Lemire's multiply-shift)."""
-    return np.int64(((x >> np.uint64(33)) * n) >> np.uint64(31))
+    return int(((x >> np.uint64(33)) * n) >> np.uint64(31))
 
 
 @numba.njit
@@ -183,8 +183,10 @@ def _exact(indices: np.ndarray, start: int, stop: int, weights: np.ndarray, popu
 def _sample(users: np.ndarray, indptr: np.ndarray, indices: np.ndarray, accept: np.ndarray,
             alias: np.ndarray, weights: np.ndarray, popularity: bool, seed: np.uint64,
             out: np.ndarray) -> None:
-    """Fill ``out[r, k]`` with a non-positive of ``users[r]``; a run of equal users shares one
-    byte map of the user's items (O(1) checks)."""
+    """Fill ``out[r, k]`` with a non-positive of ``users[r]``.
+
+    A run of equal users shares one byte map of the user's items (O(1) checks).
+    """
     n_rows, count = out.shape
     n_items = len(accept)
     base = _mix(seed)
@@ -224,4 +226,5 @@ def _draw_one(owned: np.ndarray, start: int, stop: int, indices: np.ndarray, acc
         if not owned[item]:
             return item
     state += _GOLDEN
-    return _exact(indices, start, stop, weights, popularity, len(accept), _uniform(_mix(state)))
+    return int(_exact(indices, start, stop, weights, popularity, len(accept),
+                      _uniform(_mix(state))))

@@ -57,7 +57,9 @@ def study_negatives(
     """Fit ``mf`` for each grid setting on ``train`` and score it on ``test``.
 
     Args:
-        train, test: Interactions or anything :func:`read_interactions` reads.
+        train: training interactions (Interactions or anything :func:`read_interactions`
+            reads).
+        test: held-out interactions, likewise.
         full: the full 48-setting grid instead of the default 8.
         k: list length of the ranking metrics.
         seed: seed of every fit and of the random pairs.

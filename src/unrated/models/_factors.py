@@ -1,9 +1,12 @@
-"""What the sampled-negative factor models (``mf``, ``bpr``) share: the epoch loop with
-early stopping, scoring, fold-in, cosine similar items and the saved arrays."""
+"""What the sampled-negative factor models (``mf``, ``bpr``) share.
+
+The epoch loop with early stopping, scoring, fold-in, cosine similar items, saved arrays.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -106,10 +109,9 @@ class FactorModel(Recommender):
                 info = f"loss {loss:.4f}"
                 if valid is not None:
                     tables = trainer.tables()
-                    score = ndcg_at_k(lambda users, t=tables: _scores(t, users), train, valid,
-                                      VALIDATION_K)
+                    score = ndcg_at_k(partial(_scores, tables), train, valid, VALIDATION_K)
                     info += f"  valid ndcg@{VALIDATION_K} {score:.4f}"
-                    if stopping.update(epoch + 1, score, lambda t=tables: t):
+                    if stopping.update(epoch + 1, score, partial(dict, tables)):
                         advance(info=info)
                         break
                 advance(info=info)

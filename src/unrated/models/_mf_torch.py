@@ -77,8 +77,11 @@ class TorchEngine:
         return vectors + self.towers[which](vectors) if self.towers else vectors
 
     def run_epoch(self, order: np.ndarray, starts: np.ndarray, negatives: np.ndarray) -> float:
-        """Train on the batches of users ``order[starts[b]:starts[b+1]]`` (all their positives,
-        each with its row of ``negatives``); returns the summed loss."""
+        """Train one epoch; returns the summed loss.
+
+        Batch b holds users ``order[starts[b]:starts[b+1]]``: all their positives, each
+        with its row of ``negatives``.
+        """
         counts = self.indptr[order + 1] - self.indptr[order]
         offsets = np.concatenate([[0], np.cumsum(counts)])
         rows = np.repeat(self.indptr[order] - offsets[:-1], counts) + np.arange(offsets[-1])

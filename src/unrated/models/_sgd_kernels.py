@@ -33,7 +33,7 @@ def sigmoid(x: float) -> float:
 
 @numba.njit(inline="always")
 def _score_gradients(s: np.ndarray, g: np.ndarray, loss: int) -> float:
-    """d loss / d s for one tuple (positive at 0, negatives after); returns the loss.
+    """D loss / d s for one tuple (positive at 0, negatives after); returns the loss.
 
     For softmax, ``s`` must already hold the logQ-corrected logits.
     """
@@ -94,7 +94,8 @@ def _adam_one(values: np.ndarray, m: np.ndarray, v: np.ndarray, at: int, grad: f
 
 
 @numba.njit(parallel=True, fastmath=True, cache=True)
-def mf_epoch(params: tuple, state: tuple, step: int, indptr: np.ndarray, items: np.ndarray,
+def mf_epoch(params: tuple[np.ndarray, ...], state: tuple[np.ndarray, ...], step: int,
+             indptr: np.ndarray, items: np.ndarray,
              negatives: np.ndarray, log_q: np.ndarray, user_log_free: np.ndarray,
              order: np.ndarray, batch_starts: np.ndarray, loss: int, learning_rate: float,
              regularization: float, scratch: np.ndarray) -> tuple[int, float]:
@@ -189,7 +190,7 @@ def mf_epoch(params: tuple, state: tuple, step: int, indptr: np.ndarray, items: 
         for j in numba.prange(n_items):
             if count[j] == count[j + 1]:
                 continue
-            grad = scratch[numba.get_thread_id()]
+            grad = scratch[numba.get_thread_id()]  # type: ignore[attr-defined]
             n_occurrences = count[j + 1] - count[j]
             for d in range(f):
                 grad[d] = n_occurrences * reg2 * V[j, d]
@@ -216,9 +217,10 @@ def mf_epoch(params: tuple, state: tuple, step: int, indptr: np.ndarray, items: 
 
 @numba.njit(cache=True)
 def _round_robin(blocks: int) -> tuple[np.ndarray, np.ndarray]:
-    """For 2S item blocks: (round, slot) of every block pair, so that each round's S pairs
-    are disjoint (the circle method); a diagonal pair takes the round where it meets its
-    round-0 partner."""
+    """Round and slot of every pair of 2S item blocks (the circle method).
+
+    Each round's S pairs are disjoint; a diagonal pair takes round 0, with its partner.
+    """
     rounds = np.empty((blocks, blocks), np.int64)
     slots = np.empty((blocks, blocks), np.int64)
     ring = np.arange(blocks)
@@ -296,4 +298,4 @@ def bpr_epoch(user_factors: np.ndarray, item_factors: np.ndarray, item_bias: np.
                                                            - regularization * item_factors[j, d])
                 item_bias[i] += learning_rate * (z - regularization * item_bias[i])
                 item_bias[j] += learning_rate * (-z - regularization * item_bias[j])
-    return losses.sum()
+    return float(losses.sum())

@@ -83,7 +83,9 @@ class EarlyStopping:
     best_state: dict[str, np.ndarray] = field(default_factory=dict)
     scores: list[float] = field(default_factory=list)
 
-    def update(self, epoch: int, score: float, snapshot: Callable[[], dict[str, np.ndarray]]) -> bool:
+    def update(
+        self, epoch: int, score: float, snapshot: Callable[[], dict[str, np.ndarray]]
+    ) -> bool:
         """Record ``score`` for ``epoch`` (1-based); True when training should stop."""
         self.scores.append(score)
         if score > self.best_score:

@@ -15,8 +15,10 @@ SLOTS = 4
 
 
 class BPR(FactorModel):
-    """Bayesian Personalized Ranking matrix factorisation (Rendle, Freudenthaler, Gantner &
-    Schmidt-Thieme, "BPR: Bayesian Personalized Ranking from Implicit Feedback", UAI 2009).
+    """Bayesian Personalized Ranking matrix factorisation.
+
+    Rendle, Freudenthaler, Gantner & Schmidt-Thieme, "BPR: Bayesian Personalized Ranking
+    from Implicit Feedback", UAI 2009.
 
     Maximises Σ log σ(x_ui - x_uj) - λ‖Θ‖² over triples of a user u, one of their items i
     and ``negatives`` sampled items j per positive (never one of u's items), with
@@ -99,7 +101,7 @@ class _BPRTrainer:
                           self.sampler.users[rows], self.sampler.items[rows], negatives[rows],
                           user_block, item_block, SLOTS, self.model.learning_rate,
                           self.model.regularization)
-        return float(total) / max(len(rows) * negatives.shape[1], 1)
+        return float(total) / max(len(rows) * int(negatives.shape[1]), 1)
 
     def tables(self) -> dict[str, np.ndarray]:
         return {"user_factors": self.user_factors.copy(),
