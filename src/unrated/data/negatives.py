@@ -17,6 +17,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from unrated._checks import check_choice, check_float, check_int
+from unrated._parallel import threads_for
 
 SAMPLERS = ("uniform", "popularity")
 RESAMPLE = ("epoch", "once")
@@ -99,9 +100,10 @@ class NegativeSampler:
         count = self.negatives if negatives is None else check_int(negatives, "negatives",
                                                                    "NegativeSampler.sample")
         out = np.empty((len(users), count), dtype=np.int32)
-        _sample(np.asarray(users, dtype=np.int32), self.indptr, self.indices, self._accept,
-                self._alias, self.probabilities, self.sampler == "popularity",
-                np.uint64(seed), out)
+        with threads_for(out.size / 2):
+                _sample(np.asarray(users, dtype=np.int32), self.indptr, self.indices, self._accept,
+                    self._alias, self.probabilities, self.sampler == "popularity",
+                    np.uint64(seed), out)
         return out
 
 
@@ -142,9 +144,9 @@ def _uniform(x: np.uint64) -> float:
 
 
 @numba.njit(inline="always")
-def _below(x: np.uint64, n: np.uint64) -> int:
+def _below(x: np.uint64, n: np.uint64) -> np.int64:
     """An integer in [0, n) from the top 31 bits of ``x`` (n < 2**31; Lemire's multiply-shift)."""
-    return int(((x >> np.uint64(33)) * n) >> np.uint64(31))
+    return np.int64(((x >> np.uint64(33)) * n) >> np.uint64(31))
 
 
 @numba.njit
@@ -224,7 +226,7 @@ def _draw_one(owned: np.ndarray, start: int, stop: int, indices: np.ndarray, acc
             if _uniform(_mix(state)) >= accept[item]:
                 item = alias[item]
         if not owned[item]:
-            return item
+            return int(item)
     state += _GOLDEN
     return int(_exact(indices, start, stop, weights, popularity, len(accept),
                       _uniform(_mix(state))))

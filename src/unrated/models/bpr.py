@@ -6,6 +6,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from unrated._checks import check_float
+from unrated._parallel import threads_for
 from unrated.data.negatives import NegativeSampler
 from unrated.models._factors import FactorModel, Trainer
 from unrated.models._sgd_kernels import bpr_epoch
@@ -97,10 +98,12 @@ class _BPRTrainer:
         rows = self.rng.permutation(self.keep)
         user_block = self.rng.integers(0, SLOTS, len(self.user_factors))
         item_block = self.rng.integers(0, 2 * SLOTS, len(self.item_factors))
-        total = bpr_epoch(self.user_factors, self.item_factors, self.item_bias,
-                          self.sampler.users[rows], self.sampler.items[rows], negatives[rows],
-                          user_block, item_block, SLOTS, self.model.learning_rate,
-                          self.model.regularization)
+        work = len(rows) * negatives.shape[1] / ((2 * SLOTS - 1) * SLOTS)
+        with threads_for(work):
+            total = bpr_epoch(self.user_factors, self.item_factors, self.item_bias,
+                              self.sampler.users[rows], self.sampler.items[rows],
+                              negatives[rows], user_block, item_block, SLOTS,
+                              self.model.learning_rate, self.model.regularization)
         return float(total) / max(len(rows) * int(negatives.shape[1]), 1)
 
     def tables(self) -> dict[str, np.ndarray]:

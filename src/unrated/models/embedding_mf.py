@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from unrated._checks import check_choice, check_float, check_int
+from unrated._parallel import threads_for
 from unrated.data.negatives import NegativeSampler
 from unrated.errors import InvalidParameterError
 from unrated.models._factors import FactorModel, Trainer
@@ -165,14 +166,21 @@ class _MFTrainer:
         if self.engine is not None:
             total = self.engine.run_epoch(order, starts, negatives)
         else:
-            t = self._tables
-            params = (t["user_factors"], t["item_factors"], t["user_bias"], t["item_bias"])
-            self.step, total = mf_epoch(
-                params, self.state, self.step, self.indptr, self.items, negatives, self.log_q,
-                self.user_log_free, order, starts, self.loss, self.learning_rate,
-                self.regularization, np.empty((numba.get_num_threads(), t["item_factors"].shape[1]),
-                                              np.float32))
+            work = min(self.batch_size, self.n_positives) * (negatives.shape[1] + 1)
+            with threads_for(work):
+                self.step, total = self._run_numba(order, starts, negatives)
         return float(total) / max(self.n_positives, 1)
+
+    def _run_numba(self, order: np.ndarray, starts: np.ndarray,
+                   negatives: np.ndarray) -> tuple[int, float]:
+        t = self._tables
+        params = (t["user_factors"], t["item_factors"], t["user_bias"], t["item_bias"])
+        scratch = np.empty((numba.get_num_threads(), t["item_factors"].shape[1]), np.float32)
+        step, total = mf_epoch(
+            params, self.state, self.step, self.indptr, self.items, negatives, self.log_q,
+            self.user_log_free, order, starts, self.loss, self.learning_rate,
+            self.regularization, scratch)
+        return int(step), float(total)
 
     def tables(self) -> dict[str, np.ndarray]:
         if self.engine is not None:
