@@ -29,11 +29,12 @@ def main() -> None:
         split = ur.split_holdout(ur.read_interactions(DATA / "ml-100k" / "ratings.csv"), seed=0)
         train, test = split.train, split.test
     matrix = train.binary()
-    print(f"{train!r}; {FACTORS} factors, {ITERATIONS} iterations; "
-          f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    print(
+        f"{train!r}; {FACTORS} factors, {ITERATIONS} iterations; "
+        f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
     ours = ur.BPR(factors=FACTORS, epochs=ITERATIONS, negatives=1, validation=0)
-    theirs = BayesianPersonalizedRanking(factors=FACTORS, iterations=ITERATIONS,
-                                         random_state=0)
+    theirs = BayesianPersonalizedRanking(factors=FACTORS, iterations=ITERATIONS, random_state=0)
     ours.set_params(epochs=1).fit(train)  # numba compile
     ours.set_params(epochs=ITERATIONS)
     times: dict[str, list[float]] = {"unrated": [], "implicit": []}
@@ -46,8 +47,10 @@ def main() -> None:
         times["implicit"].append(time.perf_counter() - started)
     best = {name: min(values) for name, values in times.items()}
     ndcg = ur.evaluate(ours, test, k=20).summary()["ndcg@20"]
-    print(f"unrated bpr: {best['unrated']:.2f} s (runs {np.round(times['unrated'], 2)}), "
-          f"NDCG@20 {ndcg:.4f}")
+    print(
+        f"unrated bpr: {best['unrated']:.2f} s (runs {np.round(times['unrated'], 2)}), "
+        f"NDCG@20 {ndcg:.4f}"
+    )
     print(f"implicit bpr: {best['implicit']:.2f} s (runs {np.round(times['implicit'], 2)})")
     print(f"ratio unrated / implicit: {best['unrated'] / best['implicit']:.2f}")
 

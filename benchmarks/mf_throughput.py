@@ -37,8 +37,10 @@ class Pairs(Dataset[tuple[int, int, list[int]]]):
         self.users, self.items = coo.row, coo.col
         self.n_items = matrix.shape[1]  # type: ignore[attr-defined]
         self.rng = np.random.default_rng(0)
-        self.owned = [set(matrix[u].indices.tolist())  # type: ignore[index]
-                      for u in range(matrix.shape[0])]  # type: ignore[attr-defined]
+        self.owned = [
+            set(matrix[u].indices.tolist())  # type: ignore[index]
+            for u in range(matrix.shape[0])
+        ]  # type: ignore[attr-defined]
 
     def __len__(self) -> int:
         return len(self.users)
@@ -65,8 +67,11 @@ class MF(torch.nn.Module):
 
     def forward(self, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
         """Scores (batch, 1 + negatives)."""
-        return ((self.users(users)[:, None, :] * self.items(items)).sum(-1)
-                + self.user_bias(users) + self.item_bias(items)[..., 0])
+        return (
+            (self.users(users)[:, None, :] * self.items(items)).sum(-1)
+            + self.user_bias(users)
+            + self.item_bias(items)[..., 0]
+        )
 
 
 def baseline(matrix: object) -> float:
@@ -90,8 +95,15 @@ def baseline(matrix: object) -> float:
 
 
 def unrated_rate(train: ur.Interactions, epochs: int = 5) -> float:
-    model = ur.EmbeddingMF(factors=FACTORS, negatives=NEGATIVES, loss="bce", batch_size=BATCH,
-                           epochs=1, validation=0, device="cpu")
+    model = ur.EmbeddingMF(
+        factors=FACTORS,
+        negatives=NEGATIVES,
+        loss="bce",
+        batch_size=BATCH,
+        epochs=1,
+        validation=0,
+        device="cpu",
+    )
     model.fit(train)  # compile and warm up
     model.set_params(epochs=epochs)
     started = time.perf_counter()
@@ -102,9 +114,11 @@ def unrated_rate(train: ur.Interactions, epochs: int = 5) -> float:
 def main() -> None:
     path = sys.argv[1] if len(sys.argv) > 1 else DATA / "gowalla-lightgcn" / "train.csv"
     train = ur.read_interactions(path)
-    print(f"{path}: {train!r}; load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
-          f"batch {BATCH} positives, {NEGATIVES} negatives each, {FACTORS} factors; "
-          f"torch threads {torch.get_num_threads()}")
+    print(
+        f"{path}: {train!r}; load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+        f"batch {BATCH} positives, {NEGATIVES} negatives each, {FACTORS} factors; "
+        f"torch threads {torch.get_num_threads()}"
+    )
     ours = unrated_rate(train)
     plain = baseline(train.binary())
     print(f"unrated mf (numba, fit incl. sampling): {ours:,.0f} positives/s per epoch")

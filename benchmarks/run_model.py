@@ -20,18 +20,21 @@ def main() -> None:
     if len(sys.argv) > 3:
         train, test = ur.read_interactions(sys.argv[2]), ur.read_interactions(sys.argv[3])
     else:
-        split = ur.split_holdout(ur.read_interactions(DATA / "ml-100k" / "ratings.csv"),
-                                 fraction=0.2, seed=0)
+        split = ur.split_holdout(
+            ur.read_interactions(DATA / "ml-100k" / "ratings.csv"), fraction=0.2, seed=0
+        )
         train, test = split.train, split.test
     model = make_model(spec)
     started = time.perf_counter()
     model.fit(train)
     seconds = time.perf_counter() - started
     summary = ur.evaluate(model, test, k=20).summary()
-    print(f"{spec}: NDCG@20 {summary['ndcg@20']:.4f}  Recall@20 {summary['recall@20']:.4f}  "
-          f"truncated Recall@20 {summary['truncated_recall@20']:.4f}  "
-          f"coverage@20 {summary['coverage@20']:.3f}  fit {seconds:.1f} s  "
-          f"(best epoch {getattr(model, 'best_epoch_', '-')})")
+    print(
+        f"{spec}: NDCG@20 {summary['ndcg@20']:.4f}  Recall@20 {summary['recall@20']:.4f}  "
+        f"truncated Recall@20 {summary['truncated_recall@20']:.4f}  "
+        f"coverage@20 {summary['coverage@20']:.3f}  fit {seconds:.1f} s  "
+        f"(best epoch {getattr(model, 'best_epoch_', '-')})"
+    )
 
 
 if __name__ == "__main__":

@@ -14,7 +14,11 @@ def test_study_reports_every_setting_and_plots(ml100k_split: ur.Split, tmp_path:
     assert frame.height == len(SMALL_GRID)
     first = frame.row(0, named=True)
     assert (first["sampler"], first["negatives"], first["resample"], first["loss"]) == (
-        "uniform", 1, "once", "mse")  # the common first attempt comes first
+        "uniform",
+        1,
+        "once",
+        "mse",
+    )  # the common first attempt comes first
     assert 0.5 < first["pair_accuracy"] <= 1.0
     ranking_losses = frame.filter(frame["loss"].is_in(["bpr", "softmax"]))
     assert all(math.isnan(v) for v in ranking_losses["pair_accuracy"])

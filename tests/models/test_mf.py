@@ -32,8 +32,9 @@ def test_same_seed_gives_identical_recommendations_on_any_thread_count(
         numba.set_num_threads(threads)
     np.testing.assert_array_equal(one.item_factors_, two.item_factors_)
     users = one.users_.ids[:200]
-    np.testing.assert_array_equal(one.recommend(users, k=10).item_idx,
-                                  two.recommend(users, k=10).item_idx)
+    np.testing.assert_array_equal(
+        one.recommend(users, k=10).item_idx, two.recommend(users, k=10).item_idx
+    )
 
 
 def test_early_stopping_keeps_the_best_epoch(ml100k_split: ur.Split) -> None:
@@ -48,8 +49,10 @@ def test_fold_in_of_training_users_matches_their_recommendations(
 ) -> None:
     model = ur.EmbeddingMF(loss=loss, epochs=20, validation=0).fit(ml100k_split.train)
     users = model.users_.ids[:40]
-    histories = [model.items_.take(model.seen_[model.users_.positions([u], kind="user")[0]]
-                                   .indices).tolist() for u in users]
+    histories = [
+        model.items_.take(model.seen_[model.users_.positions([u], kind="user")[0]].indices).tolist()
+        for u in users
+    ]
     folded = model.recommend_history(histories, k=10).item_idx
     known = model.recommend(users, k=10).item_idx
     overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(folded, known, strict=True)])
@@ -60,15 +63,18 @@ def test_fold_in_of_training_users_matches_their_recommendations(
 
 @pytest.mark.parametrize(
     ("params", "message"),
-    [({"loss": "hinge"}, "'loss' parameter of EmbeddingMF must be one of 'bce', 'mse'"),
-     ({"negatives": 0}, "'negatives' parameter of EmbeddingMF must be an int ≥ 1. Got 0"),
-     ({"device": "tpu"}, "'device' parameter of EmbeddingMF must be one of 'cpu'"),
-     ({"batch_size": 1.5}, "'batch_size' parameter of EmbeddingMF must be an int"),
-     ({"sampler_alpha": -1}, "'sampler_alpha' parameter of EmbeddingMF must be a number ≥ 0"),
-     ({"tower": -1}, "'tower' parameter of EmbeddingMF must be an int ≥ 0")],
+    [
+        ({"loss": "hinge"}, "'loss' parameter of EmbeddingMF must be one of 'bce', 'mse'"),
+        ({"negatives": 0}, "'negatives' parameter of EmbeddingMF must be an int ≥ 1. Got 0"),
+        ({"device": "tpu"}, "'device' parameter of EmbeddingMF must be one of 'cpu'"),
+        ({"batch_size": 1.5}, "'batch_size' parameter of EmbeddingMF must be an int"),
+        ({"sampler_alpha": -1}, "'sampler_alpha' parameter of EmbeddingMF must be a number ≥ 0"),
+        ({"tower": -1}, "'tower' parameter of EmbeddingMF must be an int ≥ 0"),
+    ],
 )
-def test_bad_parameters(params: dict[str, object], message: str,
-                        checkerboard: ur.Interactions) -> None:
+def test_bad_parameters(
+    params: dict[str, object], message: str, checkerboard: ur.Interactions
+) -> None:
     with pytest.raises(ur.InvalidParameterError, match=message):
         ur.EmbeddingMF(**params).fit(checkerboard)  # type: ignore[arg-type]
 
@@ -77,10 +83,15 @@ def test_model_spec_round_trip() -> None:
     model = ur.make_model("mf:loss=softmax,negatives=16,sampler=popularity,resample=once")
     assert isinstance(model, ur.EmbeddingMF)
     assert (model.loss, model.negatives, model.sampler, model.resample) == (
-        "softmax", 16, "popularity", "once")
+        "softmax",
+        16,
+        "popularity",
+        "once",
+    )
 
 
 # ---- the PyTorch engine (CUDA path; on CPU when a tower is on) ----------------------------
+
 
 def test_torch_engine_matches_the_numba_kernel(ml100k_split: ur.Split) -> None:
     pytest.importorskip("torch")
@@ -90,10 +101,12 @@ def test_torch_engine_matches_the_numba_kernel(ml100k_split: ur.Split) -> None:
     matrix = ml100k_split.train.binary()
     n_users, n_items = matrix.shape
     rng = np.random.default_rng(0)
-    tables = {"user_factors": rng.standard_normal((n_users, 8), np.float32) * 0.1,
-              "item_factors": rng.standard_normal((n_items, 8), np.float32) * 0.1,
-              "user_bias": np.zeros(n_users, np.float32),
-              "item_bias": np.zeros(n_items, np.float32)}
+    tables = {
+        "user_factors": rng.standard_normal((n_users, 8), np.float32) * 0.1,
+        "item_factors": rng.standard_normal((n_items, 8), np.float32) * 0.1,
+        "user_bias": np.zeros(n_users, np.float32),
+        "item_bias": np.zeros(n_items, np.float32),
+    }
     indptr, items = matrix.indptr.astype(np.int64), matrix.indices.astype(np.int32)
     negatives = NegativeSampler(matrix, negatives=3, seed=1).draw(0)
     order = rng.permutation(n_users).astype(np.int64)
@@ -101,17 +114,40 @@ def test_torch_engine_matches_the_numba_kernel(ml100k_split: ur.Split) -> None:
     log_q = np.full(n_items, np.log(3.0 / n_items))
     free = np.zeros(n_users)
     for loss in range(4):
-        engine = TorchEngine({k: v.copy() for k, v in tables.items()}, indptr, items,
-                             device="cpu", tower=0, loss=loss, learning_rate=0.01,
-                             regularization=0.01, log_q=log_q, user_log_free=free, seed=0)
+        engine = TorchEngine(
+            {k: v.copy() for k, v in tables.items()},
+            indptr,
+            items,
+            device="cpu",
+            tower=0,
+            loss=loss,
+            learning_rate=0.01,
+            regularization=0.01,
+            log_q=log_q,
+            user_log_free=free,
+            seed=0,
+        )
         torch_loss = engine.run_epoch(order[:500], starts, negatives)
         mine = {k: v.copy() for k, v in tables.items()}
         params = (mine["user_factors"], mine["item_factors"], mine["user_bias"], mine["item_bias"])
         state = tuple(np.zeros_like(p) for p in params for _ in range(2))
         state = (state[0], state[1], state[2], state[3], state[4], state[5], state[6], state[7])
-        _, numba_loss = mf_epoch(params, state, 0, indptr, items, negatives, log_q, free,
-                                 order[:500], starts, loss, 0.01, 0.01,
-                                 np.empty((numba.get_num_threads(), 8), np.float32))
+        _, numba_loss = mf_epoch(
+            params,
+            state,
+            0,
+            indptr,
+            items,
+            negatives,
+            log_q,
+            free,
+            order[:500],
+            starts,
+            loss,
+            0.01,
+            0.01,
+            np.empty((numba.get_num_threads(), 8), np.float32),
+        )
         assert torch_loss == pytest.approx(numba_loss, rel=1e-4)
         for name, value in engine.tables().items():
             np.testing.assert_allclose(value, mine[name], atol=2e-4, err_msg=f"{loss} {name}")

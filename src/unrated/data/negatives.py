@@ -78,7 +78,7 @@ class NegativeSampler:
             weights = np.ones(self.n_items)
         else:
             popularity = np.bincount(self.indices, minlength=self.n_items).astype(np.float64)
-            weights = np.where(popularity > 0, popularity ** self.alpha, 0.0)
+            weights = np.where(popularity > 0, popularity**self.alpha, 0.0)
         self.probabilities = weights / max(weights.sum(), 1e-300)
         self._accept, self._alias = _alias_table(self.probabilities)
         self._cached: np.ndarray | None = None
@@ -97,20 +97,32 @@ class NegativeSampler:
 
     def sample(self, users: np.ndarray, *, seed: int, negatives: int | None = None) -> np.ndarray:
         """(len(users), negatives) int32 items, each not a positive of its row's user."""
-        count = self.negatives if negatives is None else check_int(negatives, "negatives",
-                                                                   "NegativeSampler.sample")
+        count = (
+            self.negatives
+            if negatives is None
+            else check_int(negatives, "negatives", "NegativeSampler.sample")
+        )
         out = np.empty((len(users), count), dtype=np.int32)
         with threads_for(out.size / 2):
-                _sample(np.asarray(users, dtype=np.int32), self.indptr, self.indices, self._accept,
-                    self._alias, self.probabilities, self.sampler == "popularity",
-                    np.uint64(seed), out)
+            _sample(
+                np.asarray(users, dtype=np.int32),
+                self.indptr,
+                self.indices,
+                self._accept,
+                self._alias,
+                self.probabilities,
+                self.sampler == "popularity",
+                np.uint64(seed),
+                out,
+            )
         return out
 
 
 def _stream(seed: int, epoch: int) -> int:
     """A 64-bit seed for one epoch's draws."""
-    mixed = np.random.SeedSequence([int(seed) & (2**63 - 1), int(epoch)]).generate_state(1,
-                                                                                        np.uint64)
+    mixed = np.random.SeedSequence([int(seed) & (2**63 - 1), int(epoch)]).generate_state(
+        1, np.uint64
+    )
     return int(mixed[0])
 
 
@@ -150,8 +162,15 @@ def _below(x: np.uint64, n: np.uint64) -> np.int64:
 
 
 @numba.njit
-def _exact(indices: np.ndarray, start: int, stop: int, weights: np.ndarray, popularity: bool,
-           n_items: int, u: float) -> int:
+def _exact(
+    indices: np.ndarray,
+    start: int,
+    stop: int,
+    weights: np.ndarray,
+    popularity: bool,
+    n_items: int,
+    u: float,
+) -> int:
     """Draw from the user's non-items directly (for users who own most of the catalogue)."""
     total, free = 0.0, 0
     pos = start
@@ -182,9 +201,17 @@ def _exact(indices: np.ndarray, start: int, stop: int, weights: np.ndarray, popu
 
 
 @numba.njit(parallel=True, cache=True)
-def _sample(users: np.ndarray, indptr: np.ndarray, indices: np.ndarray, accept: np.ndarray,
-            alias: np.ndarray, weights: np.ndarray, popularity: bool, seed: np.uint64,
-            out: np.ndarray) -> None:
+def _sample(
+    users: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    accept: np.ndarray,
+    alias: np.ndarray,
+    weights: np.ndarray,
+    popularity: bool,
+    seed: np.uint64,
+    out: np.ndarray,
+) -> None:
     """Fill ``out[r, k]`` with a non-positive of ``users[r]``.
 
     A run of equal users shares one byte map of the user's items (O(1) checks).
@@ -206,16 +233,35 @@ def _sample(users: np.ndarray, indptr: np.ndarray, indices: np.ndarray, accept: 
                 owned[indices[pos]] = True
             for r in range(run_starts[run], run_stops[run]):
                 for k in range(count):
-                    out[r, k] = _draw_one(owned, start, stop, indices, accept, alias, weights,
-                                          popularity, base, r * count + k)
+                    out[r, k] = _draw_one(
+                        owned,
+                        start,
+                        stop,
+                        indices,
+                        accept,
+                        alias,
+                        weights,
+                        popularity,
+                        base,
+                        r * count + k,
+                    )
             for pos in range(start, stop):
                 owned[indices[pos]] = False
 
 
 @numba.njit(inline="always")
-def _draw_one(owned: np.ndarray, start: int, stop: int, indices: np.ndarray, accept: np.ndarray,
-              alias: np.ndarray, weights: np.ndarray, popularity: bool, base: np.uint64,
-              position: int) -> int:
+def _draw_one(
+    owned: np.ndarray,
+    start: int,
+    stop: int,
+    indices: np.ndarray,
+    accept: np.ndarray,
+    alias: np.ndarray,
+    weights: np.ndarray,
+    popularity: bool,
+    base: np.uint64,
+    position: int,
+) -> int:
     n_items = np.uint64(len(accept))
     state = _mix(base ^ _mix(np.uint64(position) + _GOLDEN))
     for _ in range(MAX_TRIES):
@@ -228,5 +274,6 @@ def _draw_one(owned: np.ndarray, start: int, stop: int, indices: np.ndarray, acc
         if not owned[item]:
             return int(item)
     state += _GOLDEN
-    return int(_exact(indices, start, stop, weights, popularity, len(accept),
-                      _uniform(_mix(state))))
+    return int(
+        _exact(indices, start, stop, weights, popularity, len(accept), _uniform(_mix(state)))
+    )

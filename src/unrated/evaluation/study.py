@@ -27,8 +27,11 @@ from unrated.models.embedding_mf import EmbeddingMF
 from unrated.models.registry import format_spec
 
 #: The full grid (issue 4): sampler × negatives × resample × loss.
-FULL_GRID = list(itertools.product(("uniform", "popularity"), (1, 4, 16), ("once", "epoch"),
-                                   ("mse", "bce", "bpr", "softmax")))
+FULL_GRID = list(
+    itertools.product(
+        ("uniform", "popularity"), (1, 4, 16), ("once", "epoch"), ("mse", "bce", "bpr", "softmax")
+    )
+)
 #: The default grid: the common first attempt, then one change at a time towards the best.
 SMALL_GRID = [
     ("uniform", 1, "once", "mse"),
@@ -40,8 +43,18 @@ SMALL_GRID = [
     ("uniform", 16, "epoch", "softmax"),
     ("popularity", 16, "epoch", "softmax"),
 ]
-COLUMNS = ("sampler", "negatives", "resample", "loss", "ndcg", "recall", "coverage",
-           "pair_accuracy", "fit_seconds", "spec")
+COLUMNS = (
+    "sampler",
+    "negatives",
+    "resample",
+    "loss",
+    "ndcg",
+    "recall",
+    "coverage",
+    "pair_accuracy",
+    "fit_seconds",
+    "spec",
+)
 
 
 def study_negatives(
@@ -73,17 +86,25 @@ def study_negatives(
     test = read_interactions(test)
     rows = []
     for sampler, negatives, resample, loss in FULL_GRID if full else SMALL_GRID:
-        model = EmbeddingMF(sampler=sampler, negatives=negatives, resample=resample, loss=loss,
-                            seed=seed, **params)
+        model = EmbeddingMF(
+            sampler=sampler, negatives=negatives, resample=resample, loss=loss, seed=seed, **params
+        )
         started = time.perf_counter()
         model.fit(train)
         seconds = time.perf_counter() - started
         summary = evaluate(model, test, k=k).summary()
-        row = {"sampler": sampler, "negatives": negatives, "resample": resample, "loss": loss,
-               "ndcg": summary[f"ndcg@{k}"], "recall": summary[f"recall@{k}"],
-               "coverage": summary[f"coverage@{k}"],
-               "pair_accuracy": pair_accuracy(model, test, seed=seed),
-               "fit_seconds": seconds, "spec": format_spec(model)}
+        row = {
+            "sampler": sampler,
+            "negatives": negatives,
+            "resample": resample,
+            "loss": loss,
+            "ndcg": summary[f"ndcg@{k}"],
+            "recall": summary[f"recall@{k}"],
+            "coverage": summary[f"coverage@{k}"],
+            "pair_accuracy": pair_accuracy(model, test, seed=seed),
+            "fit_seconds": seconds,
+            "spec": format_spec(model),
+        }
         rows.append(row)
         if progress is not None:
             progress(row)
@@ -107,8 +128,11 @@ def pair_accuracy(model: EmbeddingMF, test: Interactions, *, seed: int = 0) -> f
     users = positives.row[keep]
     items = np.concatenate([positives.col[keep], negatives[keep]])
     both = np.concatenate([users, users])
-    scores = (np.einsum("nf,nf->n", model.user_factors_[both], model.item_factors_[items])
-              + model.user_bias_[both] + model.item_bias_[items])
+    scores = (
+        np.einsum("nf,nf->n", model.user_factors_[both], model.item_factors_[items])
+        + model.user_bias_[both]
+        + model.item_bias_[items]
+    )
     predicted = 1.0 / (1.0 + np.exp(-scores)) if model.loss == "bce" else scores
     labels = np.concatenate([np.ones(len(users)), np.zeros(len(users))])
     return float(np.mean((predicted >= 0.5) == (labels == 1))) if len(users) else float("nan")
@@ -122,15 +146,23 @@ def plot_study(frame: pl.DataFrame, path: str | Path, *, title: str = "") -> Pat
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    labels = [f"{r['sampler'][:3]}·{r['negatives']}·{r['resample']}·{r['loss']}"
-              for r in frame.iter_rows(named=True)]
-    figure, (bars, scatter) = plt.subplots(1, 2, figsize=(13, max(4.0, 0.32 * len(labels) + 1.5)),
-                                           gridspec_kw={"width_ratios": [3, 2]})
+    labels = [
+        f"{r['sampler'][:3]}·{r['negatives']}·{r['resample']}·{r['loss']}"
+        for r in frame.iter_rows(named=True)
+    ]
+    figure, (bars, scatter) = plt.subplots(
+        1, 2, figsize=(13, max(4.0, 0.32 * len(labels) + 1.5)), gridspec_kw={"width_ratios": [3, 2]}
+    )
     positions = np.arange(len(labels))
     bars.barh(positions, frame["ndcg"].to_numpy(), color="tab:blue", label="NDCG@20")
     accuracy = frame["pair_accuracy"].to_numpy()
-    bars.barh(positions, np.nan_to_num(accuracy), height=0.3, color="tab:orange",
-              label="pair accuracy (bce/mse)")
+    bars.barh(
+        positions,
+        np.nan_to_num(accuracy),
+        height=0.3,
+        color="tab:orange",
+        label="pair accuracy (bce/mse)",
+    )
     bars.set_yticks(positions, labels, fontsize=8)
     bars.invert_yaxis()
     bars.set_xlabel("value")
@@ -138,8 +170,9 @@ def plot_study(frame: pl.DataFrame, path: str | Path, *, title: str = "") -> Pat
     bars.set_title("full-ranking NDCG@20 vs balanced-pair accuracy")
     shown = ~np.isnan(accuracy)
     scatter.scatter(accuracy[shown], frame["ndcg"].to_numpy()[shown], color="tab:red")
-    for x, y, label in zip(accuracy[shown], frame["ndcg"].to_numpy()[shown],
-                           np.asarray(labels)[shown], strict=True):
+    for x, y, label in zip(
+        accuracy[shown], frame["ndcg"].to_numpy()[shown], np.asarray(labels)[shown], strict=True
+    ):
         scatter.annotate(label, (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
     scatter.set_xlabel("accuracy on balanced sampled pairs")
     scatter.set_ylabel("NDCG@20 (full ranking)")

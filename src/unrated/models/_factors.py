@@ -85,8 +85,9 @@ class FactorModel(Recommender):
         """The loss the model optimises (for fold-in)."""
         raise NotImplementedError
 
-    def _trainer(self, positives: sp.csr_matrix, sampler: NegativeSampler,
-                 rng: np.random.Generator) -> Trainer:
+    def _trainer(
+        self, positives: sp.csr_matrix, sampler: NegativeSampler, rng: np.random.Generator
+    ) -> Trainer:
         raise NotImplementedError
 
     def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
@@ -98,9 +99,14 @@ class FactorModel(Recommender):
             train, valid = carve_validation(binary, self.validation, rng)
             if valid.nnz == 0:
                 train, valid = binary, None
-        sampler = NegativeSampler(train, sampler=self.sampler, alpha=self.sampler_alpha,
-                                  negatives=self.negatives, resample=self.resample,
-                                  seed=int(rng.integers(2**62)))
+        sampler = NegativeSampler(
+            train,
+            sampler=self.sampler,
+            alpha=self.sampler_alpha,
+            negatives=self.negatives,
+            resample=self.resample,
+            seed=int(rng.integers(2**62)),
+        )
         trainer = self._trainer(train, sampler, rng)
         stopping = EarlyStopping(self.patience)
         with progress_bar(self.epochs, type(self).key) as advance:
@@ -130,13 +136,24 @@ class FactorModel(Recommender):
             users, bias = self.user_factors_[user_idx], self.user_bias_[user_idx]
         else:
             users, bias = fold_in(
-                history, self.item_factors_, self.item_bias_, loss=self._loss_name(),
-                negatives=self.negatives, probabilities=self.item_prior_.astype(np.float64),
+                history,
+                self.item_factors_,
+                self.item_bias_,
+                loss=self._loss_name(),
+                negatives=self.negatives,
+                probabilities=self.item_prior_.astype(np.float64),
                 reg_per_positive=self._reg_per_positive(),
                 user_bias=self._has_user_bias(),
             )
-        return _scores({"user_factors": users, "item_factors": self.item_factors_,
-                        "user_bias": bias, "item_bias": self.item_bias_}, None)
+        return _scores(
+            {
+                "user_factors": users,
+                "item_factors": self.item_factors_,
+                "user_bias": bias,
+                "item_bias": self.item_bias_,
+            },
+            None,
+        )
 
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
         norms = np.linalg.norm(self.item_factors_, axis=1)
@@ -144,9 +161,13 @@ class FactorModel(Recommender):
         return np.asarray(unit[item_idx] @ unit.T, dtype=np.float32)
 
     def _arrays(self) -> dict[str, np.ndarray]:
-        return {"user_factors": self.user_factors_, "item_factors": self.item_factors_,
-                "user_bias": self.user_bias_, "item_bias": self.item_bias_,
-                "item_prior": self.item_prior_}
+        return {
+            "user_factors": self.user_factors_,
+            "item_factors": self.item_factors_,
+            "user_bias": self.user_bias_,
+            "item_bias": self.item_bias_,
+            "item_prior": self.item_prior_,
+        }
 
     def _set_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
         n_users, n_items = len(self.users_), len(self.items_)

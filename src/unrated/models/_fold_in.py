@@ -30,9 +30,18 @@ from unrated.models._sgd_kernels import LOSSES, sigmoid, softplus
 BLOCK_CELLS = 1 << 22
 
 
-def fold_in(history: sp.csr_matrix, item_factors: np.ndarray, item_bias: np.ndarray, *,
-            loss: str, negatives: int, probabilities: np.ndarray, reg_per_positive: float,
-            user_bias: bool, iterations: int = 30) -> tuple[np.ndarray, np.ndarray]:
+def fold_in(
+    history: sp.csr_matrix,
+    item_factors: np.ndarray,
+    item_bias: np.ndarray,
+    *,
+    loss: str,
+    negatives: int,
+    probabilities: np.ndarray,
+    reg_per_positive: float,
+    user_bias: bool,
+    iterations: int = 30,
+) -> tuple[np.ndarray, np.ndarray]:
     """User vectors (rows × factors) and user biases (rows,) for the history rows."""
     n_items, factors = item_factors.shape
     rows = history.shape[0]
@@ -42,17 +51,34 @@ def fold_in(history: sp.csr_matrix, item_factors: np.ndarray, item_bias: np.ndar
     for start in range(0, rows, step):
         block = sp.csr_matrix(history[start : start + step], dtype=np.float64)
         block.sort_indices()
-        w = _solve(block, item_factors, item_bias, LOSSES.index(loss), negatives,
-                   probabilities, reg_per_positive, user_bias, iterations)
+        w = _solve(
+            block,
+            item_factors,
+            item_bias,
+            LOSSES.index(loss),
+            negatives,
+            probabilities,
+            reg_per_positive,
+            user_bias,
+            iterations,
+        )
         vectors[start : start + step] = w[:, :factors]
         if user_bias:
             biases[start : start + step] = w[:, factors]
     return vectors, biases
 
 
-def _solve(history: sp.csr_matrix, item_factors: np.ndarray, item_bias: np.ndarray, loss: int,
-           negatives: int, probabilities: np.ndarray, reg_per_positive: float, user_bias: bool,
-           iterations: int) -> np.ndarray:
+def _solve(
+    history: sp.csr_matrix,
+    item_factors: np.ndarray,
+    item_bias: np.ndarray,
+    loss: int,
+    negatives: int,
+    probabilities: np.ndarray,
+    reg_per_positive: float,
+    user_bias: bool,
+    iterations: int,
+) -> np.ndarray:
     q_hat = item_factors.astype(np.float64)
     if user_bias:
         q_hat = np.hstack([q_hat, np.ones((len(q_hat), 1))])
@@ -75,8 +101,11 @@ def _solve(history: sp.csr_matrix, item_factors: np.ndarray, item_bias: np.ndarr
             h = 2.0 * (own.T @ own + negatives * m * gram)
         elif loss == 2:
             total = own.sum(axis=0)
-            h = 0.25 * negatives * (own.T @ own - np.outer(total, mean) - np.outer(mean, total)
-                                    + m * gram)
+            h = (
+                0.25
+                * negatives
+                * (own.T @ own - np.outer(total, mean) - np.outer(mean, total) + m * gram)
+            )
         else:
             h = m * (gram - np.outer(mean, mean))
         curvature[r] = h + 2.0 * max(reg[r], 1e-6) * np.eye(width)
@@ -92,8 +121,9 @@ def _solve(history: sp.csr_matrix, item_factors: np.ndarray, item_bias: np.ndarr
         candidate = w.copy()
         for _ in range(12):
             candidate[active] = w[active] - t[active, None] * direction[active]
-            new_value, _ = _objective(candidate, q_hat, bias, history, loss, negatives,
-                                      probabilities, reg, rows=active)
+            new_value, _ = _objective(
+                candidate, q_hat, bias, history, loss, negatives, probabilities, reg, rows=active
+            )
             failed = active & (new_value > value - 1e-4 * t * slope)
             if not failed.any():
                 break
@@ -104,9 +134,17 @@ def _solve(history: sp.csr_matrix, item_factors: np.ndarray, item_bias: np.ndarr
     return w
 
 
-def _objective(w: np.ndarray, q_hat: np.ndarray, bias: np.ndarray, history: sp.csr_matrix,
-               loss: int, negatives: int, probabilities: np.ndarray, reg: np.ndarray,
-               rows: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _objective(
+    w: np.ndarray,
+    q_hat: np.ndarray,
+    bias: np.ndarray,
+    history: sp.csr_matrix,
+    loss: int,
+    negatives: int,
+    probabilities: np.ndarray,
+    reg: np.ndarray,
+    rows: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Objective (rows,) and its gradient (rows × width); only ``rows`` when given."""
     selected = np.arange(len(w)) if rows is None else np.flatnonzero(rows)
     value = np.full(len(w), np.inf)
@@ -117,16 +155,23 @@ def _objective(w: np.ndarray, q_hat: np.ndarray, bias: np.ndarray, history: sp.c
     sub = history[selected]
     score_grad = np.empty_like(scores)
     data = np.empty(len(selected))
-    _score_loss(scores, sub.indptr, sub.indices, probabilities, loss, negatives, score_grad,
-                data)
+    _score_loss(scores, sub.indptr, sub.indices, probabilities, loss, negatives, score_grad, data)
     value[selected] = data + reg[selected] * np.einsum("rf,rf->r", w[selected], w[selected])
     grad[selected] = score_grad @ q_hat + 2.0 * reg[selected, None] * w[selected]
     return value, grad
 
 
 @numba.njit(parallel=True, cache=True)
-def _score_loss(scores: np.ndarray, indptr: np.ndarray, indices: np.ndarray, q: np.ndarray,
-                loss: int, negatives: int, grad: np.ndarray, value: np.ndarray) -> None:
+def _score_loss(
+    scores: np.ndarray,
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    q: np.ndarray,
+    loss: int,
+    negatives: int,
+    grad: np.ndarray,
+    value: np.ndarray,
+) -> None:
     n_items = scores.shape[1]
     for r in numba.prange(scores.shape[0]):
         start, stop = indptr[r], indptr[r + 1]

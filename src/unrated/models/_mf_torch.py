@@ -39,10 +39,21 @@ def cuda_available() -> bool:
 class TorchEngine:
     """Holds the tables on ``device`` and trains them one epoch at a time."""
 
-    def __init__(self, tables: dict[str, np.ndarray], indptr: np.ndarray, items: np.ndarray, *,
-                 device: str, tower: int, loss: int,
-                 learning_rate: float, regularization: float, log_q: np.ndarray,
-                 user_log_free: np.ndarray, seed: int) -> None:
+    def __init__(
+        self,
+        tables: dict[str, np.ndarray],
+        indptr: np.ndarray,
+        items: np.ndarray,
+        *,
+        device: str,
+        tower: int,
+        loss: int,
+        learning_rate: float,
+        regularization: float,
+        log_q: np.ndarray,
+        user_log_free: np.ndarray,
+        seed: int,
+    ) -> None:
         if device == "cuda":  # deterministic cuBLAS (must be set before CUDA starts)
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
         torch = self.torch = import_torch()
@@ -60,8 +71,11 @@ class TorchEngine:
         if tower > 0:
             factors = tables["user_factors"].shape[1]
             for _ in range(2):  # user tower, item tower
-                net = torch.nn.Sequential(torch.nn.Linear(factors, tower), torch.nn.ReLU(),
-                                          torch.nn.Linear(tower, factors))
+                net = torch.nn.Sequential(
+                    torch.nn.Linear(factors, tower),
+                    torch.nn.ReLU(),
+                    torch.nn.Linear(tower, factors),
+                )
                 for layer in (net[0], net[2]):
                     torch.nn.init.normal_(layer.weight, std=0.01, generator=generator)
                     torch.nn.init.zeros_(layer.bias)
@@ -95,8 +109,9 @@ class TorchEngine:
         finally:
             torch.use_deterministic_algorithms(previous)
 
-    def _run_epoch(self, rows: np.ndarray, row_users: np.ndarray, row_starts: np.ndarray,
-                   tuples: np.ndarray) -> float:
+    def _run_epoch(
+        self, rows: np.ndarray, row_users: np.ndarray, row_starts: np.ndarray, tuples: np.ndarray
+    ) -> float:
         torch, fn = self.torch, self.torch.nn.functional
         users_all = torch.from_numpy(row_users.astype(np.int64)).to(self.device)
         tuples_all = torch.from_numpy(tuples[rows].astype(np.int64)).to(self.device)

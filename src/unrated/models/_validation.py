@@ -41,14 +41,21 @@ def carve_validation(
 
 def _subset(matrix: sp.csr_matrix, keep: np.ndarray) -> sp.csr_matrix:
     rows = np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr))
-    out = sp.csr_matrix((matrix.data[keep], (rows[keep], matrix.indices[keep])),
-                        shape=matrix.shape, dtype=np.float32)
+    out = sp.csr_matrix(
+        (matrix.data[keep], (rows[keep], matrix.indices[keep])),
+        shape=matrix.shape,
+        dtype=np.float32,
+    )
     out.sort_indices()
     return out
 
 
-def ndcg_at_k(scores: Callable[[np.ndarray], np.ndarray], train: sp.csr_matrix,
-              valid: sp.csr_matrix, k: int = 20) -> float:
+def ndcg_at_k(
+    scores: Callable[[np.ndarray], np.ndarray],
+    train: sp.csr_matrix,
+    valid: sp.csr_matrix,
+    k: int = 20,
+) -> float:
     """Mean NDCG@k over users with validation items; ``scores(users)`` gives their score rows.
 
     Full-catalogue ranking with training items excluded, IDCG over min(k, |T_u|).

@@ -8,8 +8,8 @@ import scipy.sparse as sp
 from unrated._checks import check_float
 from unrated._parallel import threads_for
 from unrated.data.negatives import NegativeSampler
+from unrated.models._bpr_kernels import bpr_epoch
 from unrated.models._factors import FactorModel, Trainer
-from unrated.models._sgd_kernels import bpr_epoch
 
 #: Strata run at once (parallel width); fixed so that results never depend on the thread count.
 SLOTS = 4
@@ -77,14 +77,20 @@ class BPR(FactorModel):
         # each of the K triples of a positive pulls p_u by λ p_u: (λ/2)‖p_u‖² per triple
         return 0.5 * self.negatives * self.regularization
 
-    def _trainer(self, positives: sp.csr_matrix, sampler: NegativeSampler,
-                 rng: np.random.Generator) -> Trainer:
+    def _trainer(
+        self, positives: sp.csr_matrix, sampler: NegativeSampler, rng: np.random.Generator
+    ) -> Trainer:
         return _BPRTrainer(self, positives, sampler, rng)
 
 
 class _BPRTrainer:
-    def __init__(self, model: BPR, positives: sp.csr_matrix, sampler: NegativeSampler,
-                 rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        model: BPR,
+        positives: sp.csr_matrix,
+        sampler: NegativeSampler,
+        rng: np.random.Generator,
+    ) -> None:
         n_users, n_items = positives.shape
         scale = np.float32(0.1)
         self.user_factors = rng.standard_normal((n_users, model.factors), np.float32) * scale
@@ -100,14 +106,25 @@ class _BPRTrainer:
         item_block = self.rng.integers(0, 2 * SLOTS, len(self.item_factors))
         work = len(rows) * negatives.shape[1] / ((2 * SLOTS - 1) * SLOTS)
         with threads_for(work):
-            total = bpr_epoch(self.user_factors, self.item_factors, self.item_bias,
-                              self.sampler.users[rows], self.sampler.items[rows],
-                              negatives[rows], user_block, item_block, SLOTS,
-                              self.model.learning_rate, self.model.regularization)
+            total = bpr_epoch(
+                self.user_factors,
+                self.item_factors,
+                self.item_bias,
+                self.sampler.users[rows],
+                self.sampler.items[rows],
+                negatives[rows],
+                user_block,
+                item_block,
+                SLOTS,
+                self.model.learning_rate,
+                self.model.regularization,
+            )
         return float(total) / max(len(rows) * int(negatives.shape[1]), 1)
 
     def tables(self) -> dict[str, np.ndarray]:
-        return {"user_factors": self.user_factors.copy(),
-                "item_factors": self.item_factors.copy(),
-                "user_bias": np.zeros(len(self.user_factors), np.float32),
-                "item_bias": self.item_bias.copy()}
+        return {
+            "user_factors": self.user_factors.copy(),
+            "item_factors": self.item_factors.copy(),
+            "user_bias": np.zeros(len(self.user_factors), np.float32),
+            "item_bias": self.item_bias.copy(),
+        }

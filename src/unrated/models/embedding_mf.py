@@ -109,16 +109,22 @@ class EmbeddingMF(FactorModel):
             raise InvalidParameterError("device='cuda' but PyTorch sees no CUDA device; use 'cpu'")
         return str(self.device)
 
-    def _trainer(self, positives: sp.csr_matrix, sampler: NegativeSampler,
-                 rng: np.random.Generator) -> Trainer:
+    def _trainer(
+        self, positives: sp.csr_matrix, sampler: NegativeSampler, rng: np.random.Generator
+    ) -> Trainer:
         return _MFTrainer(self, positives, sampler, rng)
 
 
 class _MFTrainer:
     """Feeds user-grouped batches and fresh negatives to the numba or torch engine."""
 
-    def __init__(self, model: EmbeddingMF, positives: sp.csr_matrix, sampler: NegativeSampler,
-                 rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        model: EmbeddingMF,
+        positives: sp.csr_matrix,
+        sampler: NegativeSampler,
+        rng: np.random.Generator,
+    ) -> None:
         n_users, n_items = positives.shape
         factors = model.factors
         scale = np.float32(0.1)
@@ -137,22 +143,41 @@ class _MFTrainer:
         self.sampler, self.rng, self.batch_size = sampler, rng, model.batch_size
         q = sampler.probabilities
         log_q = np.log(np.maximum(model.negatives * q, 1e-300))
-        mass = np.bincount(np.repeat(np.arange(n_users), counts), weights=q[self.items],
-                           minlength=n_users)
+        mass = np.bincount(
+            np.repeat(np.arange(n_users), counts), weights=q[self.items], minlength=n_users
+        )
         user_log_free = np.log(np.maximum(1.0 - mass, 1e-12))
         self.loss = LOSSES.index(model.loss)
         device = model.resolved_device()
         self.engine: Any = None
         if device != "cpu" or model.tower > 0:
             self.engine = TorchEngine(
-                self._tables, self.indptr, self.items, device=device, tower=model.tower,
-                loss=self.loss, learning_rate=model.learning_rate,
-                regularization=model.regularization, log_q=log_q,
-                user_log_free=user_log_free, seed=int(rng.integers(2**62)))
+                self._tables,
+                self.indptr,
+                self.items,
+                device=device,
+                tower=model.tower,
+                loss=self.loss,
+                learning_rate=model.learning_rate,
+                regularization=model.regularization,
+                log_q=log_q,
+                user_log_free=user_log_free,
+                seed=int(rng.integers(2**62)),
+            )
         else:
-            self.state = tuple(np.zeros_like(self._tables[name]) for name in
-                               ("user_factors", "user_factors", "item_factors", "item_factors",
-                                "user_bias", "user_bias", "item_bias", "item_bias"))
+            self.state = tuple(
+                np.zeros_like(self._tables[name])
+                for name in (
+                    "user_factors",
+                    "user_factors",
+                    "item_factors",
+                    "item_factors",
+                    "user_bias",
+                    "user_bias",
+                    "item_bias",
+                    "item_bias",
+                )
+            )
             self.step = 0
         self.log_q, self.user_log_free = log_q, user_log_free
         self.learning_rate, self.regularization = model.learning_rate, model.regularization
@@ -171,15 +196,28 @@ class _MFTrainer:
                 self.step, total = self._run_numba(order, starts, negatives)
         return float(total) / max(self.n_positives, 1)
 
-    def _run_numba(self, order: np.ndarray, starts: np.ndarray,
-                   negatives: np.ndarray) -> tuple[int, float]:
+    def _run_numba(
+        self, order: np.ndarray, starts: np.ndarray, negatives: np.ndarray
+    ) -> tuple[int, float]:
         t = self._tables
         params = (t["user_factors"], t["item_factors"], t["user_bias"], t["item_bias"])
         scratch = np.empty((numba.get_num_threads(), t["item_factors"].shape[1]), np.float32)
         step, total = mf_epoch(
-            params, self.state, self.step, self.indptr, self.items, negatives, self.log_q,
-            self.user_log_free, order, starts, self.loss, self.learning_rate,
-            self.regularization, scratch)
+            params,
+            self.state,
+            self.step,
+            self.indptr,
+            self.items,
+            negatives,
+            self.log_q,
+            self.user_log_free,
+            order,
+            starts,
+            self.loss,
+            self.learning_rate,
+            self.regularization,
+            scratch,
+        )
         return int(step), float(total)
 
     def tables(self) -> dict[str, np.ndarray]:
