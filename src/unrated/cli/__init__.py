@@ -28,7 +28,16 @@ def _root(
 
 def _register() -> None:
     # Each module adds its command to `app` when imported.
-    from unrated.cli import evaluate, fit, info, quickstart, recommend, split, synth  # noqa: F401
+    from unrated.cli import (  # noqa: F401
+        evaluate,
+        fit,
+        info,
+        quickstart,
+        recommend,
+        serve,
+        split,
+        synth,
+    )
 
 
 def main(argv: list[str] | None = None) -> None:
