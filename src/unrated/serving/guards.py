@@ -67,28 +67,34 @@ class BodyLimit:
             if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
                 await self._refuse(scope, receive, send)
                 return
-        received, started = 0, False
+        received, too_large, answered = 0, False, False
 
         async def counting_receive() -> Message:
-            nonlocal received
+            nonlocal received, too_large
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
+                    too_large = True
                     raise _TooLargeError
             return message
 
-        async def watching_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
+        async def replacing_send(message: Message) -> None:
+            # The app may turn the error into its own answer (FastAPI: 400): send 413 instead.
+            nonlocal answered
+            if not too_large:
+                answered = answered or message["type"] == "http.response.start"
+                await send(message)
+            elif not answered:
+                answered = True
+                await self._refuse(scope, receive, send)
 
         try:
-            await self.app(scope, counting_receive, watching_send)
+            await self.app(scope, counting_receive, replacing_send)
         except _TooLargeError:
-            if started:
-                raise
-            await self._refuse(scope, receive, send)
+            if not answered:
+                answered = True
+                await self._refuse(scope, receive, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         detail = f"the request body is larger than the limit of {self.max_bytes:,} bytes"
