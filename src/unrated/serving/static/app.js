@@ -69,7 +69,7 @@ async function showUser(user) {
     $("history-title").textContent = `Bought (${history.n_items})`;
     $("history").replaceChildren(
       ...history.items.map((ref) =>
-        itemLine(ref, el("span", "weight", ref.weight === 1 ? "" : `×${ref.weight}`))
+        itemLine(ref, el("span", "weight", ref.weight === 1 ? "" : `${ref.weight} times`))
       )
     );
     $("recs").replaceChildren(...recs.items.map(scoredLine));
@@ -98,15 +98,23 @@ function renderBasket() {
   );
 }
 
-function addToBasket(text) {
+async function addToBasket(text) {
   for (const part of text.split(",").map((s) => s.trim()).filter(Boolean)) {
     // The datalist shows "name — id"; keep the id.
     const id = part.includes(" — ") ? part.split(" — ").pop() : part;
-    if (!basket.some((ref) => String(ref.item) === id)) {
-      basket.push({ item: id, name: itemNames.get(id) || null });
+    if (basket.some((ref) => String(ref.item) === id)) continue;
+    const ref = { item: id, name: itemNames.get(id) || null };
+    basket.push(ref);
+    renderBasket();
+    if (!ref.name) {
+      try {
+        ref.name = (await api(`/items/${encodeURIComponent(id)}`)).name;
+      } catch (error) {
+        ref.name = `${id} (unknown)`;
+      }
+      renderBasket();
     }
   }
-  renderBasket();
 }
 
 async function recommendBasket() {
