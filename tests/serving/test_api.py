@@ -108,7 +108,7 @@ def test_unknown_user_is_404_or_popular_fallback(api: httpx.Client, model: Recom
     ("params", "where"),
     [
         ({"user": "C00001", "k": 0}, "query.k"),
-        ({"user": "C00001", "k": 51}, "limit"),
+        ({"user": "C00001", "k": 51}, "query.k"),
         ({"user": "C00001", "k": "ten"}, "query.k"),
         ({"k": 5}, "query.user"),
         ({"user": ""}, "query.user"),

@@ -6,7 +6,6 @@ reference, so requests in flight finish on the model they started with. Each req
 the reference once. Endpoints run on the event loop except batches, which go to a thread.
 """
 
-from __future__ import annotations
 
 import asyncio
 import contextlib
@@ -25,7 +24,6 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from unrated.errors import InvalidParameterError
 from unrated.serving import schemas
 from unrated.serving.guards import (
     BodyLimit,
@@ -53,7 +51,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 UserQuery = Annotated[str, Query(min_length=1, max_length=1000, description="A user id.")]
 ItemQuery = Annotated[str, Query(min_length=1, max_length=1000, description="An item id.")]
-KQuery = Annotated[int, Query(ge=1, description="List length (at most the k limit).")]
 
 
 class _Service:
@@ -169,11 +166,8 @@ def create_app(
     add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     guard = [Depends(api_key_guard(api_key))] if api_key else []
-
-    def check_k(k: int) -> int:
-        if k > max_k:
-            raise InvalidParameterError(f"k must be ≤ {max_k} (the server's limit). Got {k}.")
-        return k
+    KQuery = Annotated[int, Query(ge=1, le=max_k, description="List length.")]  # noqa: N806
+    RecommendRequest, HistoryRequest = schemas.limited_requests(max_k, max_batch)  # noqa: N806
 
     @app.get("/health", response_model=schemas.Health, tags=["service"])
     async def health() -> Response:
@@ -228,7 +222,7 @@ def create_app(
         excluded = [part for value in exclude for part in value.split(",") if part]
         result = service.current.recommend_users(
             [user],
-            check_k(k),
+            k,
             exclude=excluded,
             exclude_seen=exclude_seen,
             fallback=fallback_popular if fallback is None else fallback,
@@ -242,18 +236,13 @@ def create_app(
         dependencies=guard,
         tags=["recommend"],
     )
-    async def recommend_many(request: schemas.RecommendRequest) -> Response:
+    async def recommend_many(request: RecommendRequest) -> Response:  # type: ignore[valid-type]
         """Top-k items for many users at once (at most the batch limit)."""
-        if len(request.users) > max_batch:
-            raise InvalidParameterError(
-                f"at most {max_batch} users per request (the server's limit). "
-                f"Got {len(request.users)}."
-            )
         current = service.current
         results = await run_in_threadpool(
             current.recommend_users,
             request.users,
-            check_k(request.k),
+            request.k,
             exclude=request.exclude,
             exclude_seen=request.exclude_seen,
             fallback=fallback_popular if request.fallback is None else request.fallback,
@@ -266,15 +255,10 @@ def create_app(
         dependencies=guard,
         tags=["recommend"],
     )
-    async def recommend_history(request: schemas.HistoryRequest) -> Response:
+    async def recommend_history(request: HistoryRequest) -> Response:  # type: ignore[valid-type]
         """Top-k items for a new visitor's basket (fold-in: no retraining)."""
-        if len(request.items) > max_batch:
-            raise InvalidParameterError(
-                f"at most {max_batch} items per basket (the server's limit). "
-                f"Got {len(request.items)}."
-            )
         result = service.current.recommend_basket(
-            request.items, check_k(request.k), exclude_seen=request.exclude_seen
+            request.items, request.k, exclude_seen=request.exclude_seen
         )
         return json_response(result)
 
@@ -283,7 +267,7 @@ def create_app(
     )
     async def similar(item: ItemQuery, k: KQuery = 10) -> Response:
         """The items most similar to one item ("bought X also bought")."""
-        return json_response(service.current.similar(item, check_k(k)))
+        return json_response(service.current.similar(item, k))
 
     @app.get("/users", response_model=schemas.UserList, dependencies=guard, tags=["catalogue"])
     async def list_users(

@@ -177,3 +177,26 @@ class ErrorResponse(_Strict):
 
     error: str
     detail: str
+
+
+def limited_requests(
+    max_k: int, max_batch: int
+) -> tuple[type[RecommendRequest], type[HistoryRequest]]:
+    """The request bodies with the server's limits on k and list lengths (in the schema too)."""
+
+    class RecommendRequest(_RecommendRequest):
+        __doc__ = _RecommendRequest.__doc__
+        users: list[Id] = Field(min_length=1, max_length=max_batch, description="User ids.")
+        k: int = Field(default=10, ge=1, le=max_k, description="List length.")
+
+    class HistoryRequest(_HistoryRequest):
+        __doc__ = _HistoryRequest.__doc__
+        items: list[Id] = Field(
+            max_length=max_batch, description="Item ids; unknown ones are dropped and counted."
+        )
+        k: int = Field(default=10, ge=1, le=max_k, description="List length.")
+
+    return RecommendRequest, HistoryRequest
+
+
+_RecommendRequest, _HistoryRequest = RecommendRequest, HistoryRequest
