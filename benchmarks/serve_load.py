@@ -2,14 +2,15 @@
 
 Starts the real server (``python -m unrated serve MODEL``) on a free 127.0.0.1 port, warms it
 up, then runs an asyncio load generator (raw HTTP/1.1: see ``Connection``) with a fixed
-number of concurrent keep-alive connections for a bounded number of requests (and at most ``--seconds``), and reports
-requests/s, latency percentiles and errors. The server is stopped at the end, whatever
-happens. Only 127.0.0.1 is ever contacted.
+number of concurrent keep-alive connections for a bounded number of requests (and at most
+``--seconds``), and reports requests/s, latency percentiles and errors. The server is
+stopped at the end, whatever happens. Only 127.0.0.1 is ever contacted.
 
-Run (Gowalla item-knn model, fitted first with
-``unrated fit ../shared/data/gowalla-lightgcn/train.csv --model item-knn --out /tmp/gowalla-knn.unrated``):
+Run (with the Gowalla item-knn model, fitted first)::
 
-    python benchmarks/serve_load.py /tmp/gowalla-knn.unrated --requests 20000 --concurrency 16
+    unrated fit ../shared/data/gowalla-lightgcn/train.csv --model item-knn \
+        --out /tmp/gowalla-knn.unrated
+    python benchmarks/serve_load.py /tmp/gowalla-knn.unrated --requests 20000 --concurrency 8
 """
 
 from __future__ import annotations
@@ -66,10 +67,12 @@ class Connection:
 
     @classmethod
     async def open(cls, port: int) -> Connection:
+        """Connect to 127.0.0.1:port."""
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         return cls(reader, writer)
 
     async def get(self, target: str) -> tuple[int, bytes]:
+        """Send one GET; return the status code and the body."""
         self.writer.write(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
@@ -80,6 +83,7 @@ class Connection:
         return status, await self.reader.readexactly(length)
 
     def close(self) -> None:
+        """Close the connection."""
         self.writer.close()
 
 
@@ -95,7 +99,7 @@ async def load(
 
     async def worker(connection: Connection, seed: int) -> None:
         nonlocal remaining, errors
-        rng = random.Random(seed)
+        rng = random.Random(seed)  # noqa: S311 (picks test users)
         while remaining > 0 and time.perf_counter() < deadline:
             remaining -= 1
             user = quote(users[rng.randrange(len(users))])
@@ -105,7 +109,7 @@ async def load(
                     connection.get(f"/recommend?user={user}&k={k}"), timeout=10.0
                 )
                 ok = status == 200 and len(json.loads(body)["items"]) == k
-            except (OSError, asyncio.TimeoutError, asyncio.IncompleteReadError, ValueError):
+            except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
                 ok = False
                 connection.close()
                 connection = await Connection.open(port)

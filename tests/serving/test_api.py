@@ -70,7 +70,9 @@ def test_recommend_matches_the_library(api: httpx.Client, model: Recommender) ->
 
 def test_recommend_exclusions(api: httpx.Client, model: Recommender) -> None:
     user = model.users_.ids[0]
-    first = [i["item"] for i in api.get("/recommend", params={"user": user, "k": 5}).json()["items"]]
+    first = [
+        i["item"] for i in api.get("/recommend", params={"user": user, "k": 5}).json()["items"]
+    ]
     params = [("user", user), ("k", "5"), ("exclude", f"{first[0]},{first[1]}")]
     params += [("exclude", first[2]), ("exclude", "no-such-item")]  # unknown: ignored
     body = ok(api.get("/recommend", params=params), schemas.UserRecommendations)
@@ -179,7 +181,9 @@ def test_similar(api: httpx.Client, model: Recommender) -> None:
     item = model.items_.ids[0]
     body = ok(api.get("/similar", params={"item": item, "k": 5}), schemas.SimilarResponse)
     assert body["item"] == item
-    assert [i["item"] for i in body["items"]] == model.similar_items([item], k=5).item_ids[0].tolist()
+    assert [i["item"] for i in body["items"]] == model.similar_items([item], k=5).item_ids[
+        0
+    ].tolist()
     fails(api.get("/similar", params={"item": "nope"}), 404, "UnknownIdError")
     fails(api.get("/similar", params={"item": item, "k": -1}), 422)
 

@@ -81,7 +81,9 @@ def test_customer_and_basket_recommendations(
     browser.find_element(By.ID, "user-input").send_keys(user)
     browser.find_element(By.CSS_SELECTOR, "#user-form button[type=submit]").click()
     wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#recs li")) == 10)
-    shown = [li.get_attribute("data-item") for li in browser.find_elements(By.CSS_SELECTOR, "#recs li")]
+    shown = [
+        li.get_attribute("data-item") for li in browser.find_elements(By.CSS_SELECTOR, "#recs li")
+    ]
     assert shown == [str(i) for i in model.recommend([user], k=10).item_ids[0].tolist()]
     bought = browser.find_elements(By.CSS_SELECTOR, "#history li")
     assert len(bought) == model.seen_[model.users_.positions([user], kind="user")].nnz

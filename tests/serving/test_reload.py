@@ -65,7 +65,7 @@ def test_api_key_from_the_environment(start_server: StartServer, knn_model_file:
 
 async def hammer(base: str, users: list[str], stop: asyncio.Event, codes: list[int]) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=30.0, headers={"X-API-Key": KEY}) as client:
-        rng = random.Random(len(codes))
+        rng = random.Random(len(codes))  # noqa: S311
         while not stop.is_set():
             try:
                 response = await client.get("/recommend", params={"user": rng.choice(users)})

@@ -6,7 +6,6 @@ reference, so requests in flight finish on the model they started with. Each req
 the reference once. Endpoints run on the event loop except batches, which go to a thread.
 """
 
-
 import asyncio
 import contextlib
 import json
@@ -17,7 +16,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import Depends, FastAPI, HTTPException, Query
 from fastapi.concurrency import run_in_threadpool
@@ -93,7 +92,8 @@ class _Service:
 
     async def reload(self) -> tuple[ServedModel, float]:
         """Load the file again and swap it in; on failure keep serving the old model."""
-        assert self._lock is not None
+        if self._lock is None:
+            self._lock = asyncio.Lock()
         async with self._lock:
             started = time.perf_counter()
             generation = self.current.generation + 1
@@ -102,7 +102,9 @@ class _Service:
             )
             self._served = served
             seconds = time.perf_counter() - started
-        logger.info("unrated: reloaded %s (generation %d) in %.2f s", self.path, generation, seconds)
+        logger.info(
+            "unrated: reloaded %s (generation %d) in %.2f s", self.path, generation, seconds
+        )
         return served, seconds
 
     def reload_in_background(self) -> None:
@@ -139,7 +141,9 @@ def create_app(
             ``X-API-Key`` header; ``POST /reload`` is refused without one.
         ann: build an approximate (HNSW) index for factor models at load time.
         fallback_popular: unknown users get the most popular items (flagged) instead of 404.
-        max_k, max_batch, max_body_bytes: request limits (422 / 422 / 413 beyond them).
+        max_k: the largest list length a request may ask for (422 beyond).
+        max_batch: the most users, or basket items, in one request (422 beyond).
+        max_body_bytes: the largest request body (413 beyond).
         served: an already loaded model (the CLI loads it first to fail early).
         supervisor_pid: with several worker processes, the supervisor to send SIGHUP to on
             ``POST /reload``, so that every worker is replaced in turn.
@@ -166,8 +170,8 @@ def create_app(
     add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     guard = [Depends(api_key_guard(api_key))] if api_key else []
-    KQuery = Annotated[int, Query(ge=1, le=max_k, description="List length.")]  # noqa: N806
-    RecommendRequest, HistoryRequest = schemas.limited_requests(max_k, max_batch)  # noqa: N806
+    KQuery = Annotated[int, Query(ge=1, le=max_k, description="List length.")]
+    RecommendRequest, HistoryRequest = schemas.limited_requests(max_k, max_batch)
 
     @app.get("/health", response_model=schemas.Health, tags=["service"])
     async def health() -> Response:
@@ -198,7 +202,11 @@ def create_app(
                 },
                 "api_key_required": api_key is not None,
                 "fallback_popular": fallback_popular,
-                "limits": {"max_k": max_k, "max_batch": max_batch, "max_body_bytes": max_body_bytes},
+                "limits": {
+                    "max_k": max_k,
+                    "max_batch": max_batch,
+                    "max_body_bytes": max_body_bytes,
+                },
             }
         )
 
@@ -215,7 +223,9 @@ def create_app(
             list[str], Query(description="Item ids to leave out (repeat, or separate by commas).")
         ] = [],  # noqa: B006 (FastAPI copies defaults)
         exclude_seen: bool = True,
-        fallback: Annotated[bool | None, Query(description="Popular items for unknown users.")] = None,
+        fallback: Annotated[
+            bool | None, Query(description="Popular items for unknown users.")
+        ] = None,
         explain: Annotated[bool, Query(description="Add 'because' to each item.")] = False,
     ) -> Response:
         """Top-k items for one known user (seen items left out)."""
@@ -238,14 +248,15 @@ def create_app(
     )
     async def recommend_many(request: RecommendRequest) -> Response:  # type: ignore[valid-type]
         """Top-k items for many users at once (at most the batch limit)."""
+        body = cast(schemas.RecommendRequest, request)
         current = service.current
         results = await run_in_threadpool(
             current.recommend_users,
-            request.users,
-            request.k,
-            exclude=request.exclude,
-            exclude_seen=request.exclude_seen,
-            fallback=fallback_popular if request.fallback is None else request.fallback,
+            body.users,
+            body.k,
+            exclude=body.exclude,
+            exclude_seen=body.exclude_seen,
+            fallback=fallback_popular if body.fallback is None else body.fallback,
         )
         return json_response({"results": results})
 
@@ -257,8 +268,9 @@ def create_app(
     )
     async def recommend_history(request: HistoryRequest) -> Response:  # type: ignore[valid-type]
         """Top-k items for a new visitor's basket (fold-in: no retraining)."""
+        body = cast(schemas.HistoryRequest, request)
         result = service.current.recommend_basket(
-            request.items, request.k, exclude_seen=request.exclude_seen
+            body.items, body.k, exclude_seen=body.exclude_seen
         )
         return json_response(result)
 
@@ -275,9 +287,7 @@ def create_app(
     ) -> Response:
         """A page of the user ids the model knows."""
         current = service.current
-        return json_response(
-            {"total": current.n_users, "users": current.list_users(offset, limit)}
-        )
+        return json_response({"total": current.n_users, "users": current.list_users(offset, limit)})
 
     @app.get(
         "/users/{user}", response_model=schemas.UserResponse, dependencies=guard, tags=["catalogue"]

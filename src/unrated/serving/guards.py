@@ -1,5 +1,8 @@
-"""What stands between a request and the model: the body-size limit, the API key, and the
-mapping of every error to a JSON body ``{"error": <kind>, "detail": <message>}``."""
+"""What stands between a request and the model: body-size limit, API key, errors as JSON.
+
+Every error answers with ``{"error": <kind>, "detail": <message>}``: the kind is an unrated
+error class (``UnknownIdError`` 404, ``InvalidParameterError`` 422) or an HTTP status name.
+"""
 
 from __future__ import annotations
 
@@ -27,13 +30,17 @@ api_key_header = APIKeyHeader(
 )
 
 
-def json_response(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    payload: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
     """A JSON response, encoded once (payloads are plain Python values, never numpy)."""
     body = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     return Response(body.encode(), status, headers, media_type="application/json")
 
 
-def error_response(status: int, error: str, detail: str, headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    status: int, error: str, detail: str, headers: dict[str, str] | None = None
+) -> Response:
     """The JSON error body every failure uses."""
     return json_response({"error": error, "detail": detail}, status, headers)
 
@@ -60,6 +67,7 @@ class BodyLimit:
         self.app, self.max_bytes = app, max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on, counting its body."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -120,13 +128,16 @@ def add_error_handlers(app: FastAPI) -> None:
         return error_response(409, type(error).__name__, detail)
 
     async def validation(request: Request, error: Exception) -> Response:
-        assert isinstance(error, RequestValidationError)
+        if not isinstance(error, RequestValidationError):
+            raise error
         return error_response(422, "InvalidParameterError", describe_validation(error))
 
     async def http(request: Request, error: Exception) -> Response:
-        assert isinstance(error, StarletteHTTPException)
+        if not isinstance(error, StarletteHTTPException):
+            raise error
         phrase = HTTPStatus(error.status_code).phrase.replace(" ", "").replace("-", "")
-        return error_response(error.status_code, phrase, str(error.detail), error.headers)
+        headers = dict(error.headers) if error.headers else None
+        return error_response(error.status_code, phrase, str(error.detail), headers)
 
     async def unexpected(request: Request, error: Exception) -> Response:
         logger.exception("unexpected error in %s %s", request.method, request.url.path)

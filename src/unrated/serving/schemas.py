@@ -1,5 +1,7 @@
-"""The JSON shapes of the HTTP service (pydantic): requests are validated with them, and the
-OpenAPI schema at ``/openapi.json`` describes every response with them.
+"""The JSON shapes of the HTTP service (pydantic), published at ``/openapi.json``.
+
+Requests are validated with them; responses are built as plain dicts and checked against
+them in the tests (and by schemathesis).
 
 Ids are JSON strings or integers, as the model's vocabulary holds them (a model trained on
 integer ids answers with integers; a query may send either form).
@@ -9,10 +11,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, create_model
 
 Id = Annotated[StrictStr | StrictInt, Field(union_mode="left_to_right")]
 Fallback = Literal["popular"] | None
+HISTORY_ITEMS = "Item ids; unknown ones are dropped and counted."
 
 
 class _Strict(BaseModel):
@@ -38,8 +41,10 @@ class ScoredItem(ItemRef):
 
 
 class UserRecommendations(_Strict):
-    """Top-k for one user. ``fallback`` is "popular" when the user was unknown and got the
-    most popular items instead."""
+    """Top-k for one user.
+
+    ``fallback`` is "popular" when the user was unknown and got the most popular items.
+    """
 
     user: Id
     items: list[ScoredItem]
@@ -69,7 +74,7 @@ class RecommendResponse(_Strict):
 class HistoryRequest(_Strict):
     """A new visitor's basket: the items they have, in any order."""
 
-    items: list[Id] = Field(description="Item ids; unknown ones are dropped and counted.")
+    items: list[Id] = Field(description=HISTORY_ITEMS)
     k: int = Field(default=10, ge=1, description="List length (at most the k limit).")
     exclude_seen: bool = Field(default=True, description="Leave out the basket's items.")
 
@@ -183,20 +188,19 @@ def limited_requests(
     max_k: int, max_batch: int
 ) -> tuple[type[RecommendRequest], type[HistoryRequest]]:
     """The request bodies with the server's limits on k and list lengths (in the schema too)."""
-
-    class RecommendRequest(_RecommendRequest):
-        __doc__ = _RecommendRequest.__doc__
-        users: list[Id] = Field(min_length=1, max_length=max_batch, description="User ids.")
-        k: int = Field(default=10, ge=1, le=max_k, description="List length.")
-
-    class HistoryRequest(_HistoryRequest):
-        __doc__ = _HistoryRequest.__doc__
-        items: list[Id] = Field(
-            max_length=max_batch, description="Item ids; unknown ones are dropped and counted."
-        )
-        k: int = Field(default=10, ge=1, le=max_k, description="List length.")
-
-    return RecommendRequest, HistoryRequest
-
-
-_RecommendRequest, _HistoryRequest = RecommendRequest, HistoryRequest
+    k = (int, Field(default=10, ge=1, le=max_k, description="List length."))
+    recommend = create_model(
+        "RecommendRequest",
+        __base__=RecommendRequest,
+        __doc__=RecommendRequest.__doc__,
+        users=(list[Id], Field(min_length=1, max_length=max_batch, description="User ids.")),
+        k=k,
+    )
+    history = create_model(
+        "HistoryRequest",
+        __base__=HistoryRequest,
+        __doc__=HistoryRequest.__doc__,
+        items=(list[Id], Field(max_length=max_batch, description=HISTORY_ITEMS)),
+        k=k,
+    )
+    return recommend, history

@@ -47,7 +47,7 @@ class ServedModel:
     ann: AnnIndex | None = None
     _popular_order: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0))
     _names: np.ndarray | None = field(repr=False, default=None)
-    _search_text: np.ndarray | None = field(repr=False, default=None)
+    _search_text: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0, dtype=str))
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -104,9 +104,7 @@ class ServedModel:
             for place, user in enumerate(users)
         ]
 
-    def recommend_basket(
-        self, items: list[Any], k: int, *, exclude_seen: bool = True
-    ) -> Payload:
+    def recommend_basket(self, items: list[Any], k: int, *, exclude_seen: bool = True) -> Payload:
         """Recommendations for a new visitor from the items in their basket (fold-in).
 
         Unknown items are dropped and counted; a basket with no known item gets the most
@@ -172,7 +170,6 @@ class ServedModel:
     def search_items(self, query: str, limit: int) -> list[Payload]:
         """Items whose id or name contains ``query`` (case-insensitive), most popular first."""
         text = self._search_text
-        assert text is not None  # set by load_served
         needle = query.strip().lower()
         if needle:
             hits = np.flatnonzero(np.char.find(text, needle) >= 0)
