@@ -6,6 +6,8 @@ reference, so requests in flight finish on the model they started with. Each req
 the reference once. Endpoints run on the event loop except batches, which go to a thread.
 """
 
+# No ``from __future__ import annotations`` here: FastAPI reads the endpoints' annotations,
+# and the ones carrying per-app limits (KQuery, RecommendRequest) are local to create_app.
 import asyncio
 import contextlib
 import json
@@ -13,12 +15,11 @@ import logging
 import os
 import signal
 import threading
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Annotated, Any, cast
 
-from fastapi import Depends, FastAPI, HTTPException, Query
+from fastapi import Depends, FastAPI, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -31,7 +32,8 @@ from unrated.serving.guards import (
     error_response,
     json_response,
 )
-from unrated.serving.served import ServedModel, load_served
+from unrated.serving.served import ServedModel
+from unrated.serving.service import ModelService
 
 logger = logging.getLogger("uvicorn.error")
 STATIC = Path(__file__).parent / "static"
@@ -50,75 +52,6 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 
 UserQuery = Annotated[str, Query(min_length=1, max_length=1000, description="A user id.")]
 ItemQuery = Annotated[str, Query(min_length=1, max_length=1000, description="An item id.")]
-
-
-class _Service:
-    """The model being served, and how to replace it."""
-
-    def __init__(self, path: Path, *, ann: bool, served: ServedModel | None) -> None:
-        self.path, self.ann = path, ann
-        self._served = served
-        self._lock: asyncio.Lock | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
-
-    @property
-    def current(self) -> ServedModel:
-        if self._served is None:
-            raise HTTPException(503, "the model is not loaded yet")
-        return self._served
-
-    async def start(self) -> None:
-        self._lock = asyncio.Lock()
-        if self._served is None:
-            self._served = await run_in_threadpool(load_served, self.path, ann=self.ann)
-        served = self._served
-        logger.info(
-            "unrated: serving %s (%s users × %s items) from %s",
-            served.metadata.get("model", "?"),
-            f"{served.n_users:,}",
-            f"{served.n_items:,}",
-            self.path,
-        )
-        if served.ann is not None:
-            logger.info(
-                "unrated: ANN (hnswlib, ef=%d) built in %.1f s; recall@%d vs exact search = %.4f "
-                "(%d users)",
-                served.ann.ef,
-                served.ann.build_seconds,
-                served.ann.k,
-                served.ann.recall,
-                served.ann.sample_users,
-            )
-
-    async def reload(self) -> tuple[ServedModel, float]:
-        """Load the file again and swap it in; on failure keep serving the old model."""
-        if self._lock is None:
-            self._lock = asyncio.Lock()
-        async with self._lock:
-            started = time.perf_counter()
-            generation = self.current.generation + 1
-            served = await run_in_threadpool(
-                load_served, self.path, generation=generation, ann=self.ann
-            )
-            self._served = served
-            seconds = time.perf_counter() - started
-        logger.info(
-            "unrated: reloaded %s (generation %d) in %.2f s", self.path, generation, seconds
-        )
-        return served, seconds
-
-    def reload_in_background(self) -> None:
-        """SIGHUP: reload, logging (not raising) any failure."""
-
-        async def run() -> None:
-            try:
-                await self.reload()
-            except Exception as error:
-                logger.error("unrated: reload failed, still serving the old model: %s", error)
-
-        task = asyncio.get_running_loop().create_task(run())
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
 
 
 def create_app(
@@ -148,7 +81,7 @@ def create_app(
         supervisor_pid: with several worker processes, the supervisor to send SIGHUP to on
             ``POST /reload``, so that every worker is replaced in turn.
     """
-    service = _Service(Path(model_path), ann=ann, served=served)
+    service = ModelService(Path(model_path), ann=ann, served=served)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
