@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 from urllib.parse import quote
 
 import httpx
@@ -134,6 +135,21 @@ def users_of(base: str, total: int) -> list[str]:
     return users
 
 
+def resident_mib(pid: int) -> float:
+    """Resident memory of a process and its children, in MiB (Linux /proc)."""
+    total, pids = 0.0, [pid]
+    while pids:
+        current = pids.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text()
+        except OSError:
+            continue
+        total += int(status.split("VmRSS:")[1].split()[0]) / 1024
+        pids += [int(child) for child in children.split()]
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model")
@@ -150,7 +166,8 @@ def main() -> None:
     try:
         health = wait_ready(base)
         users = users_of(base, int(str(health["users"])))
-        asyncio.run(load(port, users, requests=500, concurrency=4, seconds=10, k=args.k))  # warm
+        warm = {"requests": 2000, "concurrency": args.concurrency, "seconds": 10, "k": args.k}
+        asyncio.run(load(port, users, **warm))  # type: ignore[arg-type]
         load_before = os.getloadavg()
         latencies, errors, wall = asyncio.run(
             load(
@@ -162,6 +179,7 @@ def main() -> None:
                 k=args.k,
             )
         )
+        memory = resident_mib(server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -170,6 +188,7 @@ def main() -> None:
         f"model {health['model']} ({health['users']:,} users × {health['items']:,} items), "
         f"{args.workers} worker(s), {args.concurrency} connections, k={args.k}"
     )
+    print(f"server resident memory (all processes): {memory:,.0f} MiB")
     print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}")
     print(
         f"{len(ms):,} requests in {wall:.1f} s: {len(ms) / wall:,.0f} req/s; latency ms "

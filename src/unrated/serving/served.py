@@ -260,6 +260,8 @@ def load_served(
     model = load_model(source)
     metadata = read_metadata(source)
     popularity = np.bincount(model.seen_.indices, minlength=len(model.items_)).astype(np.int64)
+    if len(model.users_):  # compile/load the numba kernels now, not on the first request
+        model.recommend(model.users_.ids[:1], k=1)
     names = getattr(model, "item_names_", None)
     ids = np.asarray([str(i).lower() for i in model.items_.ids.tolist()], dtype=str)
     search_text = ids if names is None else np.char.add(np.char.add(ids, "\n"), _lower(names))
