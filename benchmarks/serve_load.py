@@ -166,8 +166,9 @@ def main() -> None:
     try:
         health = wait_ready(base)
         users = users_of(base, int(str(health["users"])))
-        warm = {"requests": 2000, "concurrency": args.concurrency, "seconds": 10, "k": args.k}
-        asyncio.run(load(port, users, **warm))  # type: ignore[arg-type]
+        asyncio.run(  # warm up every worker
+            load(port, users, requests=2000, concurrency=args.concurrency, seconds=10, k=args.k)
+        )
         load_before = os.getloadavg()
         latencies, errors, wall = asyncio.run(
             load(
