@@ -8,10 +8,13 @@ from pathlib import Path
 
 import httpx
 import numpy as np
+import polars as pl
 import pytest
 from pydantic import BaseModel
 
-from unrated.modelfile import load_model
+import unrated as ur
+from tests.serving.conftest import StartServer
+from unrated.modelfile import load_model, save_model
 from unrated.models.base import Recommender
 from unrated.serving import schemas
 
@@ -259,3 +262,22 @@ def test_page_and_schema(api: httpx.Client) -> None:
         "/reload",
     ):
         assert path in paths
+
+
+def test_integer_ids_come_back_as_integers(start_server: StartServer, tmp_path: Path) -> None:
+    rows = [(u, i) for u in range(30) for i in range(20) if (u * 7 + i * 3) % 4 == 0]
+    frame = {"user_id": [r[0] for r in rows], "item_id": [r[1] + 1000 for r in rows]}
+    path = tmp_path / "ints.unrated"
+    save_model(ur.ItemKNN().fit(ur.read_interactions(pl.DataFrame(frame))), path)
+    server = start_server(path)
+    with server.client() as client:
+        body = ok(
+            client.get("/recommend", params={"user": "3", "k": 3}), schemas.UserRecommendations
+        )
+        assert body["user"] == 3
+        assert all(isinstance(i["item"], int) for i in body["items"])
+        many = ok(client.post("/recommend", json={"users": [3, "4"]}), schemas.RecommendResponse)
+        assert [r["user"] for r in many["results"]] == [3, 4]
+        assert ok(client.get("/items/1000"), schemas.ItemResponse)["item"] == 1000
+        assert ok(client.get("/users/3"), schemas.UserResponse)["user"] == 3
+        fails(client.get("/users/²"), 404, "UnknownIdError")

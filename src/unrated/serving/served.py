@@ -95,13 +95,14 @@ class ServedModel:
                 user_idx = int(positions[place]) if because else None
                 lists[place] = self._items(idx[row], scores[row], because_of=user_idx)
         popular = self._popular(k, blocked) if len(known) < len(users) else []
+        canonical = self.model.users_.ids[np.maximum(positions, 0)].tolist() if len(users) else []
         return [
             {
-                "user": user,
-                "items": lists[place] if positions[place] >= 0 else popular,
-                "fallback": None if positions[place] >= 0 else "popular",
+                "user": canonical[place] if position >= 0 else user,  # as the model writes it
+                "items": lists[place] if position >= 0 else popular,
+                "fallback": None if position >= 0 else "popular",
             }
-            for place, user in enumerate(users)
+            for place, (user, position) in enumerate(zip(users, positions.tolist(), strict=True))
         ]
 
     def recommend_basket(self, items: list[Any], k: int, *, exclude_seen: bool = True) -> Payload:
