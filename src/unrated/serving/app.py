@@ -24,6 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from unrated import __version__
 from unrated.serving import schemas
 from unrated.serving.guards import (
     BodyLimit,
@@ -81,6 +82,7 @@ def create_app(
         supervisor_pid: with several worker processes, the supervisor to send SIGHUP to on
             ``POST /reload``, so that every worker is replaced in turn.
     """
+    api_key = api_key or None  # an empty key is no key
     service = ModelService(Path(model_path), ann=ann, served=served)
 
     @contextlib.asynccontextmanager
@@ -116,7 +118,7 @@ def create_app(
                 "status": "ok",
                 "model": meta.get("model", ""),
                 "params": meta.get("params", "{}"),
-                "unrated_version": _version(),
+                "unrated_version": __version__,
                 "model_unrated_version": meta.get("unrated_version", ""),
                 "trained_on": meta.get("trained_on", ""),
                 "users": current.n_users,
@@ -294,9 +296,3 @@ def app_from_environment() -> FastAPI:
     """The app of one worker of ``unrated serve --workers N`` (settings in the environment)."""
     settings = json.loads(os.environ[CONFIG_VARIABLE])
     return create_app(**settings)
-
-
-def _version() -> str:
-    from unrated import __version__
-
-    return __version__
