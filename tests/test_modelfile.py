@@ -8,7 +8,7 @@ import pytest
 from safetensors.numpy import save as save_safetensors
 
 import unrated as ur
-from unrated.modelfile import load_model, read_metadata, save_model
+from unrated.modelfile import load_model, read_metadata, save_model, seal
 
 
 @pytest.fixture
@@ -69,9 +69,9 @@ def test_unknown_model_class_is_refused(saved: Path, tmp_path: Path) -> None:
     from safetensors.numpy import load_file
 
     arrays = load_file(saved)
-    meta = read_metadata(saved) | {"model": "os.system"}
+    meta = read_metadata(saved) | {"model": "os.system", "checksum": "0" * 32}
     path = tmp_path / "evil.unrated"
-    path.write_bytes(save_safetensors(arrays, metadata=meta))
+    path.write_bytes(seal(save_safetensors(arrays, metadata=meta)))  # well-formed, hostile
     with pytest.raises(ur.ModelFileError, match="unknown model 'os.system'"):
         load_model(path)
 

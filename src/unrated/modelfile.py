@@ -4,7 +4,8 @@ One safetensors file holds the learned arrays (``model.<name>``), the training m
 exclude seen items (``seen.*``), the id vocabularies (``users.*``, ``items.*``; string ids as
 UTF-8 bytes + offsets), optional item names, and string metadata: ``format`` ("unrated/1"),
 ``model`` (registry key), ``params`` (JSON), ``unrated_version``, ``trained_on`` (data
-fingerprint) and ``checksum`` (BLAKE2b of every array, so flipped bytes are caught).
+fingerprint) and ``checksum``: BLAKE2b of the whole file with the checksum's own digits
+zeroed, so any flipped or missing byte — in the arrays, the header or its padding — is caught.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -29,6 +31,8 @@ from unrated.models.registry import MODELS
 
 FORMAT = "unrated/1"
 _FORMAT_VERSION = 1
+_PLACEHOLDER = "0" * 32
+_CHECKSUM_FIELD = re.compile(rb'"checksum":"([0-9a-f]{32})"')
 
 
 def save_model(
@@ -62,13 +66,22 @@ def save_model(
         "params": json.dumps(model.get_params()),
         "unrated_version": __version__,
         "trained_on": str(getattr(model, "trained_on_", "")),
-        "checksum": _checksum(arrays),
+        "checksum": _PLACEHOLDER,
     }
-    payload = save_safetensors(arrays, metadata=metadata)
+    payload = seal(save_safetensors(arrays, metadata=metadata))
     target = Path(path)
     with atomic_path(target) as temporary:
         temporary.write_bytes(payload)
     return target
+
+
+def seal(payload: bytes) -> bytes:
+    """Write the whole-file checksum into the placeholder of a safetensors ``payload``."""
+    field = _CHECKSUM_FIELD.search(payload[: 8 + int.from_bytes(payload[:8], "little")])
+    if field is None or field.group(1) != _PLACEHOLDER.encode():
+        raise ModelFileError("the payload has no checksum placeholder to fill")
+    digest = hashlib.blake2b(payload, digest_size=16).hexdigest().encode()
+    return payload[: field.start(1)] + digest + payload[field.end(1) :]
 
 
 def load_model(path: str | os.PathLike[str]) -> Recommender:
@@ -96,6 +109,12 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
 
 
 def _read(source: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+    arrays, metadata, _ = _read_checked(source)
+    return arrays, metadata
+
+
+def _read_checked(source: Path) -> tuple[dict[str, np.ndarray], dict[str, str], bool]:
+    """Arrays, metadata, and whether the whole-file checksum matches."""
     if not source.exists():
         raise ModelFileError(f"{source}: file not found")
     try:
@@ -110,11 +129,19 @@ def _read(source: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     metadata = header.get("__metadata__") or {}
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         raise ModelFileError(f"{source}: the metadata is malformed")
-    return arrays, metadata
+    field = _CHECKSUM_FIELD.search(raw[: 8 + header_size])
+    intact = (
+        field is not None
+        and hashlib.blake2b(
+            raw[: field.start(1)] + _PLACEHOLDER.encode() + raw[field.end(1) :], digest_size=16
+        ).hexdigest()
+        == field.group(1).decode()
+    )
+    return arrays, metadata, intact
 
 
 def _load(source: Path) -> Recommender:
-    arrays, metadata = _read(source)
+    arrays, metadata, intact = _read_checked(source)
     file_format = metadata.get("format", "")
     if not file_format.startswith("unrated/"):
         raise ModelFileError("not an unrated model file (no 'format' metadata)")
@@ -124,7 +151,7 @@ def _load(source: Path) -> Recommender:
             f"written in format {file_format!r} by unrated {metadata.get('unrated_version', '?')}; "
             f"this unrated reads {FORMAT}: upgrade unrated to load it"
         )
-    if metadata.get("checksum") != _checksum(arrays):
+    if not intact:
         raise ModelFileError("the checksum does not match: the file is corrupt")
     key = metadata.get("model", "")
     if key not in MODELS:
@@ -199,12 +226,3 @@ def _read_index(arrays: Mapping[str, np.ndarray], prefix: str) -> IdIndex:
     except UnratedError:
         raise ModelFileError(f"the {prefix} ids are not unique") from None
     return index
-
-
-def _checksum(arrays: Mapping[str, np.ndarray]) -> str:
-    digest = hashlib.blake2b(digest_size=16)
-    for name in sorted(arrays):
-        array = np.ascontiguousarray(arrays[name])
-        digest.update(f"{name}:{array.dtype.str}:{array.shape}".encode())
-        digest.update(array.tobytes())
-    return digest.hexdigest()

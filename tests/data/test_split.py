@@ -28,8 +28,10 @@ def test_holdout_partitions_and_is_deterministic(ml100k: ur.Interactions) -> Non
 
 
 def test_holdout_keeps_small_users_in_train(checkerboard: ur.Interactions) -> None:
-    split = ur.split_holdout(checkerboard, min_interactions=5)
-    assert split.test.nnz == 0 and split.train.nnz == checkerboard.nnz
+    split = ur.split_holdout(checkerboard, min_interactions=3)
+    assert (np.diff(split.test.matrix.indptr) == 1).all()  # 3 items each: round(0.6) = 1 out
+    with pytest.raises(ur.DataError, match="holds nothing out: no user has enough interactions"):
+        ur.split_holdout(checkerboard, min_interactions=5)
 
 
 def test_last_holds_out_the_latest_item(ml100k: ur.Interactions) -> None:

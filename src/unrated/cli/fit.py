@@ -28,6 +28,10 @@ def fit(
     items: Annotated[
         Path | None, typer.Option("--items", help="Item names file: item id + name/title column.")
     ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option("--checkpoint", help="Folder for per-epoch state; a killed fit resumes."),
+    ] = None,
     user_col: UserCol = None,
     item_col: ItemCol = None,
     time_col: TimeCol = None,
@@ -38,7 +42,7 @@ def fit(
     names = read_item_names(items) if items is not None else None
     interactions = read_data(data, user_col, item_col, time_col, weight_col)
     started = time.perf_counter()
-    recommender.fit(interactions)
+    recommender.fit(interactions, checkpoint=checkpoint)
     seconds = time.perf_counter() - started
     path = save_model(recommender, out, item_names=names)
     console.print(

@@ -136,6 +136,11 @@ def _split_by_mask(data: Interactions, in_test: np.ndarray, protocol: str) -> Sp
     dropped = int(in_test.sum() - warm.sum())
     if not train_mask.any():
         raise DataError("the split leaves train empty")
+    if not warm.any():
+        raise DataError(
+            f"the {protocol} split holds nothing out: no user has enough interactions "
+            "(or every held-out item is new); use more data or lower min_interactions"
+        )
 
     # Re-index both sides on the users and items that occur in train.
     user_map = np.cumsum(train_users) - 1

@@ -10,6 +10,7 @@ import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -17,9 +18,11 @@ import polars as pl
 import scipy.sparse as sp
 
 from unrated._checks import check_k
+from unrated._progress import progress_bar
 from unrated.data.ids import IdIndex
 from unrated.data.io import read_interactions
 from unrated.errors import DataError, InvalidParameterError, NotFittedError
+from unrated.models._checkpoint import Checkpoint
 from unrated.models._topk import mask_items, top_k
 
 #: Scores are computed for at most this many (row, item) cells at once (float32: 256 MiB).
@@ -80,6 +83,7 @@ class Recommender(ABC):
     items_: IdIndex
     seen_: sp.csr_matrix
     trained_on_: str
+    _checkpoint: Checkpoint | None = None
 
     # ----------------------------------------------------------------- parameters
     @classmethod
@@ -103,13 +107,28 @@ class Recommender(ABC):
             setattr(self, name, value)
         return self
 
+    @classmethod
+    def search_space(cls, trial: Any) -> dict[str, Any]:
+        """Hyperparameters for one tuning trial, drawn with an Optuna ``trial``.
+
+        Each model defines its own space next to its code; ``unrated tune`` uses it.
+        """
+        raise InvalidParameterError(f"{cls.__name__} has no hyperparameters to tune")
+
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({params})"
 
     # ----------------------------------------------------------------- fitting
-    def fit(self, data: Any) -> Self:
-        """Learn from ``data`` (Interactions, or anything :func:`read_interactions` reads)."""
+    def fit(self, data: Any, *, checkpoint: str | Path | None = None) -> Self:
+        """Learn from ``data`` (Interactions, or anything :func:`read_interactions` reads).
+
+        Args:
+            data: the training interactions.
+            checkpoint: a folder where iterative models (``ials``, ``bpr``, ``mf``) save
+                their state after every epoch; a fit interrupted (even by ``kill -9``)
+                resumes from it and ends with the same result as an uninterrupted one.
+        """
         data = read_interactions(data)
         self._check_params()
         if data.nnz == 0:
@@ -117,7 +136,13 @@ class Recommender(ABC):
         for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]:
             delattr(self, name)
         seed = getattr(self, "seed", 0)
+        self._checkpoint = (
+            None
+            if checkpoint is None
+            else Checkpoint(checkpoint, self.key, self.get_params(), data.fingerprint())
+        )
         self._fit(data.matrix, np.random.default_rng(seed))
+        self._checkpoint = None
         self.users_, self.items_ = data.users, data.items
         self.seen_ = data.matrix
         self.trained_on_ = data.fingerprint()
@@ -171,6 +196,15 @@ class Recommender(ABC):
             exclude=exclude,
             candidates=candidates,
         )
+
+    def score(self, user_ids: Any) -> np.ndarray:
+        """Raw scores of every item for known users: (n_users, n_items) float32.
+
+        Nothing is excluded. Dense: for a few users at a time (``recommend`` batches itself).
+        """
+        self._check_fitted()
+        user_idx = self.users_.positions(_as_list(user_ids), kind="user")
+        return np.array(self._score(self.seen_[user_idx], user_idx), dtype=np.float32)
 
     def recommend_history(
         self,
@@ -288,16 +322,19 @@ class Recommender(ABC):
             allowed[self.items_.positions(_as_list(candidates), kind="item")] = True
             blocked |= ~allowed
         rows_per_batch = max(1, BATCH_CELLS // max(n_items, 1))
+        starts = range(0, history.shape[0], rows_per_batch)
         parts = []
-        for start in range(0, history.shape[0], rows_per_batch):
-            stop = start + rows_per_batch
-            batch = history[start:stop]
-            idx = None if user_idx is None else user_idx[start:stop]
-            scores = np.array(self._score(batch, idx), dtype=np.float32)
-            if exclude_history:
-                mask_items(scores, batch)
-            scores[:, blocked] = -np.inf
-            parts.append(top_k(scores, k))
+        with progress_bar(len(starts) if len(starts) > 2 else 0, "recommending") as advance:
+            for start in starts:
+                stop = start + rows_per_batch
+                batch = history[start:stop]
+                idx = None if user_idx is None else user_idx[start:stop]
+                scores = np.array(self._score(batch, idx), dtype=np.float32)
+                if exclude_history:
+                    mask_items(scores, batch)
+                scores[:, blocked] = -np.inf
+                parts.append(top_k(scores, k))
+                advance()
         return self._result(row_ids, parts, k)
 
     def _result(

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numba
 import numpy as np
 import scipy.sparse as sp
 
 from unrated._checks import check_choice, check_float, check_int, csr_arrays, take_csr
+from unrated._progress import progress_bar
 from unrated.models._topk import top_k
 from unrated.models.base import BATCH_CELLS, Recommender
 
@@ -55,6 +57,23 @@ class ItemKNN(Recommender):
         self.shrinkage = shrinkage
         self.bm25_k1 = bm25_k1
         self.bm25_b = bm25_b
+
+    @classmethod
+    def search_space(cls, trial: Any) -> dict[str, Any]:
+        """Neighbours 10–1000 (log); RP3beta exponents; cosine shrinkage; BM25 constants."""
+        params: dict[str, Any] = {
+            "neighbors": trial.suggest_int("neighbors", 10, 1000, log=True),
+            "similarity": trial.suggest_categorical("similarity", list(SIMILARITIES)),
+        }
+        if params["similarity"] == "rp3":
+            params["walk_exponent"] = trial.suggest_float("walk_exponent", 0.2, 1.5)
+            params["popularity_penalty"] = trial.suggest_float("popularity_penalty", 0.0, 1.0)
+        elif params["similarity"] == "cosine":
+            params["shrinkage"] = trial.suggest_float("shrinkage", 0.0, 200.0)
+        else:
+            params["bm25_k1"] = trial.suggest_float("bm25_k1", 0.1, 100.0, log=True)
+            params["bm25_b"] = trial.suggest_float("bm25_b", 0.0, 1.0)
+        return params
 
     def _check_params(self) -> None:
         name = type(self).__name__
@@ -104,15 +123,18 @@ class ItemKNN(Recommender):
         keep = min(self.neighbors, max(n_items - 1, 1))
         rows_per_block = max(1, BATCH_CELLS // max(n_items, 1))
         indices, data = [], []
-        for start in range(0, n_items, rows_per_block):
-            stop = min(start + rows_per_block, n_items)
-            block = (left[start:stop] @ right).toarray()
-            block *= scale[np.newaxis, :]
-            block[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # never itself
-            block[block <= 0] = -np.inf
-            idx, values = top_k(block, keep)
-            indices.append(idx)
-            data.append(values)
+        starts = range(0, n_items, rows_per_block)
+        with progress_bar(len(starts) if len(starts) > 2 else 0, "item-knn") as advance:
+            for start in starts:
+                stop = min(start + rows_per_block, n_items)
+                block = (left[start:stop] @ right).toarray()
+                block *= scale[np.newaxis, :]
+                block[np.arange(stop - start), np.arange(start, stop)] = -np.inf  # not itself
+                block[block <= 0] = -np.inf
+                idx, values = top_k(block, keep)
+                indices.append(idx)
+                data.append(values)
+                advance()
         idx_all, values_all = np.concatenate(indices), np.concatenate(data)
         valid = idx_all >= 0
         indptr = np.zeros(n_items + 1, dtype=np.int64)
