@@ -8,6 +8,7 @@ import random
 import shutil
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -107,7 +108,10 @@ def test_reload_under_concurrent_requests(
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=60)
         return codes
 
-    codes = asyncio.run(run())
+    # In a thread of its own: Playwright's sync API (the session's browser) keeps an event
+    # loop marked running on this thread, where asyncio.run() would refuse to start.
+    with ThreadPoolExecutor(1) as pool:
+        codes = pool.submit(lambda: asyncio.run(run())).result(timeout=300)
     assert len(codes) > 100
     assert set(codes) == {200}, {code: codes.count(code) for code in set(codes)}
     health = control.get("/health").json()
