@@ -23,8 +23,10 @@ import random
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import IO
 from urllib.parse import quote
 
 import httpx
@@ -37,17 +39,22 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(model: str, port: int, workers: int) -> subprocess.Popen[bytes]:
+def start_server(model: str, port: int, workers: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "unrated", "serve", model, "--port", str(port)]
     command += ["--workers", str(workers)]
     return subprocess.Popen(  # noqa: S603 (our own command line)
-        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=os.environ.copy()
+        command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy()
     )
 
 
-def wait_ready(base: str, timeout: float = 120.0) -> dict[str, object]:
+def wait_ready(
+    base: str, server: subprocess.Popen[bytes], log: IO[bytes], timeout: float = 120.0
+) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if server.poll() is not None:
+            log.seek(0)
+            raise SystemExit(f"the server exited: {log.read().decode().strip()}")
         try:
             return dict(httpx.get(base + "/health", timeout=2.0).json())
         except httpx.HTTPError:
@@ -162,28 +169,30 @@ def main() -> None:
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    server = start_server(args.model, port, args.workers)
-    try:
-        health = wait_ready(base)
-        users = users_of(base, int(str(health["users"])))
-        asyncio.run(  # warm up every worker
-            load(port, users, requests=2000, concurrency=args.concurrency, seconds=10, k=args.k)
-        )
-        load_before = os.getloadavg()
-        latencies, errors, wall = asyncio.run(
-            load(
-                port,
-                users,
-                requests=args.requests,
-                concurrency=args.concurrency,
-                seconds=args.seconds,
-                k=args.k,
+    # The server's output goes to a temporary file, shown if it fails to start.
+    with tempfile.TemporaryFile() as log:
+        server = start_server(args.model, port, args.workers, log)
+        try:
+            health = wait_ready(base, server, log)
+            users = users_of(base, int(str(health["users"])))
+            asyncio.run(  # warm up every worker
+                load(port, users, requests=2000, concurrency=args.concurrency, seconds=10, k=args.k)
             )
-        )
-        memory = resident_mib(server.pid)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+            load_before = os.getloadavg()
+            latencies, errors, wall = asyncio.run(
+                load(
+                    port,
+                    users,
+                    requests=args.requests,
+                    concurrency=args.concurrency,
+                    seconds=args.seconds,
+                    k=args.k,
+                )
+            )
+            memory = resident_mib(server.pid)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
     ms = np.asarray(latencies) * 1e3
     print(
         f"model {health['model']} ({health['users']:,} users × {health['items']:,} items), "
