@@ -42,7 +42,9 @@ def serve(
         typer.Option("--fallback-popular", help="Unknown users get popular items, not a 404."),
     ] = False,
     max_k: Annotated[int, typer.Option(help="Largest k a request may ask for.")] = 1000,
-    max_batch: Annotated[int, typer.Option(help="Most users (or basket items) a request.")] = 1000,
+    max_batch: Annotated[
+        int, typer.Option(help="Most users (or basket items) per request.")
+    ] = 1000,
     access_log: Annotated[
         bool, typer.Option("--access-log", help="Log every request (costs throughput).")
     ] = False,
@@ -79,6 +81,10 @@ def serve(
         f"{served.n_items:,} items) at http://{host}:{port}/ — API docs at /docs"
         + ("; API key required" if api_key else "")
     )
+    if host not in ("127.0.0.1", "localhost", "::1") and not api_key:
+        errors.print(
+            f"warning: listening on {host} without --api-key: anyone who can reach it may use it"
+        )
     options = {
         "host": host,
         "port": port,
