@@ -30,3 +30,9 @@ def test_unknown_ids_are_named() -> None:
 
 def test_take_pads_with_none() -> None:
     assert IdIndex(["a", "b"]).take(np.array([1, -1])).tolist() == ["b", None]
+
+
+def test_lookup_of_non_decimal_digits_is_unknown_not_a_crash() -> None:
+    # "²".isdigit() is True but int("²") fails: such text is simply not an integer id.
+    with pytest.raises(ur.UnknownIdError):
+        IdIndex([2, 7]).positions(["²"], kind="user")

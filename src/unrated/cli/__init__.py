@@ -36,6 +36,7 @@ def _register() -> None:
         info,
         quickstart,
         recommend,
+        serve,
         split,
         study,
         synth,

@@ -65,7 +65,7 @@ class IdIndex:
             value = value.item()
         if self.is_string:
             return value if isinstance(value, str) else str(value)
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        if isinstance(value, str) and value.strip().lstrip("-").isdecimal():  # "²" is a digit
             return int(value)
         return value
 

@@ -1,0 +1,106 @@
+"""``unrated serve``: the HTTP API and the web page for one model file."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from unrated._checks import check_int
+from unrated.cli import app
+from unrated.cli._options import errors
+from unrated.errors import InvalidParameterError
+
+
+@app.command()
+def serve(
+    model: Annotated[Path, typer.Argument(help="Model file written by 'unrated fit'.")],
+    host: Annotated[
+        str, typer.Option(help="Address to bind; 0.0.0.0 exposes the service to the network.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            "--api-key",
+            envvar="UNRATED_API_KEY",
+            help="Require this key in the X-API-Key header (all but /health and the page).",
+            show_envvar=True,
+        ),
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(help="Worker processes; each loads its own copy of the model.")
+    ] = 1,
+    ann: Annotated[
+        bool, typer.Option("--ann", help="Approximate top-k (hnswlib) for factor models.")
+    ] = False,
+    fallback_popular: Annotated[
+        bool,
+        typer.Option("--fallback-popular", help="Unknown users get popular items, not a 404."),
+    ] = False,
+    max_k: Annotated[int, typer.Option(help="Largest k a request may ask for.")] = 1000,
+    max_batch: Annotated[
+        int, typer.Option(help="Most users (or basket items) per request.")
+    ] = 1000,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log every request (costs throughput).")
+    ] = False,
+) -> None:
+    """Serve MODEL over HTTP: JSON API (docs at /docs) and a web page at /.
+
+    Reload a new model file in place with SIGHUP or POST /reload (needs --api-key):
+    requests in flight finish on the old model, none fails.
+    """
+    import uvicorn
+
+    from unrated.serving.app import CONFIG_VARIABLE, create_app
+    from unrated.serving.served import load_served
+
+    check_int(port, "port", "serve", minimum=1)
+    if port > 65535:
+        raise InvalidParameterError(f"The 'port' parameter of serve must be ≤ 65535. Got {port}.")
+    check_int(workers, "workers", "serve")
+    check_int(max_k, "max_k", "serve")
+    check_int(max_batch, "max_batch", "serve")
+    settings = {
+        "model_path": str(model.resolve()),
+        "api_key": api_key or None,
+        "ann": ann,
+        "fallback_popular": fallback_popular,
+        "max_k": max_k,
+        "max_batch": max_batch,
+    }
+    # Load (and check) the model here, so a bad file is one line on stderr, not a traceback
+    # in the server's log. One worker keeps this copy; several load their own.
+    served = load_served(model, ann=ann)
+    errors.print(
+        f"unrated: serving {served.metadata.get('model')} ({served.n_users:,} users × "
+        f"{served.n_items:,} items) at http://{host}:{port}/ — API docs at /docs"
+        + ("; API key required" if api_key else "")
+    )
+    if host not in ("127.0.0.1", "localhost", "::1") and not api_key:
+        errors.print(
+            f"warning: listening on {host} without --api-key: anyone who can reach it may use it"
+        )
+    options = {
+        "host": host,
+        "port": port,
+        "access_log": access_log,
+        "log_level": "info",
+        "timeout_graceful_shutdown": 10,
+    }
+    if workers == 1:
+        uvicorn.run(create_app(served=served, **settings), **options)  # type: ignore[arg-type]
+        return
+    del served
+    settings["supervisor_pid"] = os.getpid()
+    os.environ[CONFIG_VARIABLE] = json.dumps(settings)
+    uvicorn.run(
+        "unrated.serving.app:app_from_environment",
+        factory=True,
+        workers=workers,
+        **options,  # type: ignore[arg-type]
+    )

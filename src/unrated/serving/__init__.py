@@ -1,0 +1,1 @@
+"""The HTTP service and web page of ``unrated serve`` (FastAPI + uvicorn)."""

@@ -1,0 +1,206 @@
+"""The JSON shapes of the HTTP service (pydantic), published at ``/openapi.json``.
+
+Requests are validated with them; responses are built as plain dicts and checked against
+them in the tests (and by schemathesis).
+
+Ids are JSON strings or integers, as the model's vocabulary holds them (a model trained on
+integer ids answers with integers; a query may send either form).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, create_model
+
+Id = Annotated[StrictStr | StrictInt, Field(union_mode="left_to_right")]
+Fallback = Literal["popular"] | None
+HISTORY_ITEMS = "Item ids; unknown ones are dropped and counted."
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ItemRef(_Strict):
+    """An item and its display name (null when the model has none)."""
+
+    item: Id
+    name: str | None
+
+
+class ScoredItem(ItemRef):
+    """A recommended item: higher scores first (the scale depends on the model)."""
+
+    score: float
+    because: list[ItemRef] | None = Field(
+        default=None,
+        description="With explain=true: the user's past items that led to this one "
+        "(null when the model's scores are not a sum over the history).",
+    )
+
+
+class UserRecommendations(_Strict):
+    """Top-k for one user.
+
+    ``fallback`` is "popular" when the user was unknown and got the most popular items.
+    """
+
+    user: Id
+    items: list[ScoredItem]
+    fallback: Fallback
+
+
+class RecommendRequest(_Strict):
+    """Recommendations for several known users at once."""
+
+    users: list[Id] = Field(min_length=1, description="User ids (at most the batch limit).")
+    k: int = Field(default=10, ge=1, description="List length (at most the k limit).")
+    exclude: list[Id] = Field(default_factory=list, description="Item ids to leave out.")
+    exclude_seen: bool = Field(default=True, description="Leave out what each user has.")
+    fallback: bool | None = Field(
+        default=None,
+        description="Unknown users get the most popular items instead of a 404 "
+        "(default: the server's --fallback-popular setting).",
+    )
+
+
+class RecommendResponse(_Strict):
+    """One entry per requested user, in the order asked."""
+
+    results: list[UserRecommendations]
+
+
+class HistoryRequest(_Strict):
+    """A new visitor's basket: the items they have, in any order."""
+
+    items: list[Id] = Field(description=HISTORY_ITEMS)
+    k: int = Field(default=10, ge=1, description="List length (at most the k limit).")
+    exclude_seen: bool = Field(default=True, description="Leave out the basket's items.")
+
+
+class HistoryResponse(_Strict):
+    """Recommendations for a basket (fold-in: no retraining)."""
+
+    items: list[ScoredItem]
+    n_unknown_items: int = Field(description="Basket items the model does not know.")
+    fallback: Fallback = Field(description='"popular" when no basket item was known.')
+
+
+class SimilarResponse(_Strict):
+    """Items most similar to one item ("bought X also bought")."""
+
+    item: Id
+    items: list[ScoredItem]
+
+
+class HistoryItem(ItemRef):
+    """An item in a user's training history, with its weight (count, quantity)."""
+
+    weight: float
+
+
+class UserResponse(_Strict):
+    """What a user has, heaviest first."""
+
+    user: Id
+    n_items: int = Field(description="All the items the user has (the list may be cut).")
+    items: list[HistoryItem]
+
+
+class ItemResponse(ItemRef):
+    """An item of the catalogue."""
+
+    users: int = Field(description="How many users have it in the training data.")
+
+
+class UserList(_Strict):
+    """A page of user ids, in the model's order."""
+
+    total: int
+    users: list[Id]
+
+
+class ItemList(_Strict):
+    """Items matching a search, most popular first."""
+
+    items: list[ItemRef]
+
+
+class AnnReport(_Strict):
+    """The approximate index, and how close it comes to exact search."""
+
+    recall: float = Field(description="Mean recall@k against exact top-k.")
+    k: int
+    sample_users: int
+    build_seconds: float
+    ef: int
+
+
+class Limits(_Strict):
+    """The service's request limits."""
+
+    max_k: int
+    max_batch: int
+    max_body_bytes: int
+
+
+class Health(_Strict):
+    """The service and the model it serves."""
+
+    status: Literal["ok"]
+    model: str
+    params: str
+    unrated_version: str
+    model_unrated_version: str
+    trained_on: str
+    users: int
+    items: int
+    item_names: bool
+    generation: int = Field(description="1 at start, +1 at each reload.")
+    loaded_at: float = Field(description="Unix time the model was loaded.")
+    ann: AnnReport | None
+    api_key_required: bool
+    fallback_popular: bool
+    limits: Limits
+
+
+class ReloadResponse(_Strict):
+    """The model now served."""
+
+    reloaded: bool
+    model: str
+    generation: int
+    seconds: float
+    workers: str | None = Field(
+        default=None, description="With several workers: each one is replaced in turn."
+    )
+
+
+class ErrorResponse(_Strict):
+    """Every error: the kind (an unrated error class or an HTTP status name) and a message."""
+
+    error: str
+    detail: str
+
+
+def limited_requests(
+    max_k: int, max_batch: int
+) -> tuple[type[RecommendRequest], type[HistoryRequest]]:
+    """The request bodies with the server's limits on k and list lengths (in the schema too)."""
+    k = (int, Field(default=10, ge=1, le=max_k, description="List length."))
+    recommend = create_model(
+        "RecommendRequest",
+        __base__=RecommendRequest,
+        __doc__=RecommendRequest.__doc__,
+        users=(list[Id], Field(min_length=1, max_length=max_batch, description="User ids.")),
+        k=k,
+    )
+    history = create_model(
+        "HistoryRequest",
+        __base__=HistoryRequest,
+        __doc__=HistoryRequest.__doc__,
+        items=(list[Id], Field(max_length=max_batch, description=HISTORY_ITEMS)),
+        k=k,
+    )
+    return recommend, history

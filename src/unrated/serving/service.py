@@ -1,0 +1,90 @@
+"""ModelService: holds the :class:`ServedModel` in service and swaps in a new one on reload.
+
+A reload loads the file in a worker thread (the event loop keeps answering), then replaces
+one reference. A request reads the reference once, so it finishes on the model it started
+with; two reloads never run at once.
+"""
+
+import asyncio
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from fastapi import HTTPException
+from fastapi.concurrency import run_in_threadpool
+
+from unrated.serving.served import ServedModel, load_served
+
+logger = logging.getLogger("uvicorn.error")
+
+
+class ModelService:
+    """The model being served, and how to replace it without failing a request."""
+
+    def __init__(self, path: Path, *, ann: bool, served: ServedModel | None) -> None:
+        self.path, self.ann = path, ann
+        self._served = served
+        self._lock: asyncio.Lock | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    @property
+    def current(self) -> ServedModel:
+        """The model in service (503 before start-up has loaded one)."""
+        if self._served is None:
+            raise HTTPException(503, "the model is not loaded yet")
+        return self._served
+
+    async def start(self) -> None:
+        """Load the model unless given one; log what is served."""
+        self._lock = asyncio.Lock()
+        if self._served is None:
+            self._served = await run_in_threadpool(load_served, self.path, ann=self.ann)
+        served = self._served
+        logger.info(
+            "unrated: serving %s (%s users × %s items) from %s",
+            served.metadata.get("model", "?"),
+            f"{served.n_users:,}",
+            f"{served.n_items:,}",
+            self.path,
+        )
+        if served.ann is not None:
+            logger.info(
+                "unrated: ANN (hnswlib, ef=%d) built in %.1f s; recall@%d vs exact search = %.4f "
+                "(%d users)",
+                served.ann.ef,
+                served.ann.build_seconds,
+                served.ann.k,
+                served.ann.recall,
+                served.ann.sample_users,
+            )
+
+    async def reload(self) -> tuple[ServedModel, float]:
+        """Load the file again and swap it in; on failure keep serving the old model."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            started = time.perf_counter()
+            generation = self.current.generation + 1
+            served = await run_in_threadpool(
+                load_served, self.path, generation=generation, ann=self.ann
+            )
+            self._served = served
+            seconds = time.perf_counter() - started
+        logger.info(
+            "unrated: reloaded %s (generation %d) in %.2f s", self.path, generation, seconds
+        )
+        return served, seconds
+
+    def reload_in_background(self) -> None:
+        """SIGHUP: reload, logging (not raising) any failure."""
+
+        async def run() -> None:
+            try:
+                await self.reload()
+            except Exception as error:
+                logger.error("unrated: reload failed, still serving the old model: %s", error)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)

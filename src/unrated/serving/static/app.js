@@ -1,0 +1,220 @@
+// The unrated web page: look up a customer, or build a basket, and show recommendations.
+// Plain JavaScript, no build step; every text goes through textContent (never innerHTML).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const basket = [];  // [{item, name}]
+let itemNames = new Map();  // item id (as text) -> name, from searches
+
+async function api(path, options = {}) {
+  const headers = { ...(options.headers || {}) };
+  const key = sessionStorage.getItem("unrated-api-key");
+  if (key) headers["X-API-Key"] = key;
+  if (options.body !== undefined) headers["Content-Type"] = "application/json";
+  const response = await fetch(path, { ...options, headers });
+  const data = await response.json().catch(() => ({ detail: response.statusText }));
+  if (!response.ok) throw new Error(data.detail || `HTTP ${response.status}`);
+  return data;
+}
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined && text !== null) node.textContent = text;
+  return node;
+}
+
+function label(ref) {
+  return ref.name || String(ref.item);
+}
+
+function itemLine(ref, extra) {
+  const li = el("li");
+  li.dataset.item = String(ref.item);
+  const main = el("span");
+  main.append(el("span", "name", label(ref)));
+  if (ref.name) main.append(" ", el("span", "id", String(ref.item)));
+  li.append(main);
+  if (extra) li.append(extra);
+  return li;
+}
+
+function scoredLine(rec) {
+  const li = itemLine(rec, el("span", "score", rec.score.toFixed(3)));
+  if (rec.because && rec.because.length) {
+    const why = el("span", "because", "because you bought ");
+    rec.because.forEach((ref, i) => {
+      if (i) why.append(i === rec.because.length - 1 ? " and " : ", ");
+      why.append(el("b", null, label(ref)));
+    });
+    li.append(why);
+  }
+  return li;
+}
+
+function say(id, text, isError = false) {
+  $(id).textContent = text;
+  $(id).classList.toggle("error", isError);
+}
+
+async function showUser(user) {
+  const k = $("user-k").value;
+  say("user-message", "…");
+  try {
+    const q = encodeURIComponent(user);
+    const [history, recs] = await Promise.all([
+      api(`/users/${q}?limit=50`),
+      api(`/recommend?user=${q}&k=${k}&explain=true`),
+    ]);
+    $("history-title").textContent = `Bought (${history.n_items})`;
+    $("history").replaceChildren(
+      ...history.items.map((ref) =>
+        itemLine(ref, el("span", "weight", ref.weight === 1 ? "" : `${ref.weight} times`))
+      )
+    );
+    $("recs").replaceChildren(...recs.items.map(scoredLine));
+    say("user-message", recs.fallback ? "unknown customer: the most popular items" : "");
+  } catch (error) {
+    $("history").replaceChildren();
+    $("recs").replaceChildren();
+    say("user-message", error.message, true);
+  }
+}
+
+function renderBasket() {
+  $("basket").replaceChildren(
+    ...basket.map((ref, i) => {
+      const li = el("li", null, label(ref));
+      const remove = el("button", null, "×");
+      remove.type = "button";
+      remove.title = "remove";
+      remove.addEventListener("click", () => {
+        basket.splice(i, 1);
+        renderBasket();
+      });
+      li.append(remove);
+      return li;
+    })
+  );
+}
+
+async function addToBasket(text) {
+  for (const part of text.split(",").map((s) => s.trim()).filter(Boolean)) {
+    // The datalist shows "name — id"; keep the id.
+    const id = part.includes(" — ") ? part.split(" — ").pop() : part;
+    if (basket.some((ref) => String(ref.item) === id)) continue;
+    const ref = { item: id, name: itemNames.get(id) || null };
+    basket.push(ref);
+    renderBasket();
+    if (!ref.name) {
+      try {
+        ref.name = (await api(`/items/${encodeURIComponent(id)}`)).name;
+      } catch (error) {
+        ref.name = `${id} (unknown)`;
+      }
+      renderBasket();
+    }
+  }
+}
+
+async function recommendBasket() {
+  say("basket-message", "…");
+  try {
+    const body = JSON.stringify({ items: basket.map((ref) => ref.item), k: 10 });
+    const result = await api("/recommend/history", { method: "POST", body });
+    $("basket-recs").replaceChildren(...result.items.map(scoredLine));
+    const notes = [];
+    if (result.n_unknown_items) notes.push(`${result.n_unknown_items} unknown item(s) ignored`);
+    if (result.fallback) notes.push("no known item: the most popular items");
+    say("basket-message", notes.join("; "));
+  } catch (error) {
+    $("basket-recs").replaceChildren();
+    say("basket-message", error.message, true);
+  }
+}
+
+let searchTimer = null;
+function suggestItems() {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(async () => {
+    const q = $("basket-input").value.trim();
+    if (!q || q.includes(" — ")) return;
+    try {
+      const found = await api(`/items?q=${encodeURIComponent(q)}&limit=15`);
+      for (const ref of found.items) if (ref.name) itemNames.set(String(ref.item), ref.name);
+      $("item-options").replaceChildren(
+        ...found.items.map((ref) => {
+          const option = el("option");
+          option.value = ref.name ? `${ref.name} — ${ref.item}` : String(ref.item);
+          return option;
+        })
+      );
+    } catch (error) {
+      say("basket-message", error.message, true);
+    }
+  }, 150);
+}
+
+async function start() {
+  const key = $("api-key");
+  key.value = sessionStorage.getItem("unrated-api-key") || "";
+  key.addEventListener("change", () => {
+    sessionStorage.setItem("unrated-api-key", key.value);
+    start();
+  });
+  try {
+    const health = await api("/health");
+    $("model-info").textContent =
+      `model ${health.model} · ${health.users.toLocaleString()} customers · ` +
+      `${health.items.toLocaleString()} items` + (health.ann ? " · approximate search" : "");
+    $("key-box").classList.toggle("hidden", !health.api_key_required);
+    window.unratedUsers = health.users;
+    const users = await api("/users?limit=50");
+    $("user-options").replaceChildren(
+      ...users.users.map((user) => {
+        const option = el("option");
+        option.value = String(user);
+        return option;
+      })
+    );
+  } catch (error) {
+    say("user-message", error.message, true);
+  }
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  $("user-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    showUser($("user-input").value.trim());
+  });
+  $("random-user").addEventListener("click", async () => {
+    const offset = Math.floor(Math.random() * (window.unratedUsers || 1));
+    try {
+      const page = await api(`/users?offset=${offset}&limit=1`);
+      $("user-input").value = String(page.users[0]);
+      showUser($("user-input").value);
+    } catch (error) {
+      say("user-message", error.message, true);
+    }
+  });
+  $("basket-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    addToBasket($("basket-input").value);
+    $("basket-input").value = "";
+  });
+  $("basket-input").addEventListener("input", suggestItems);
+  $("basket-recommend").addEventListener("click", () => {
+    if ($("basket-input").value.trim()) {
+      addToBasket($("basket-input").value);
+      $("basket-input").value = "";
+    }
+    recommendBasket();
+  });
+  $("basket-clear").addEventListener("click", () => {
+    basket.length = 0;
+    renderBasket();
+    $("basket-recs").replaceChildren();
+    say("basket-message", "");
+  });
+  start();
+});
