@@ -18,7 +18,9 @@ from unrated.errors import (
 )
 from unrated.evaluation.protocol import Report, evaluate
 from unrated.models.base import Recommendations, Recommender
+from unrated.models.bpr import BPR
 from unrated.models.ease import EASE
+from unrated.models.embedding_mf import EmbeddingMF
 from unrated.models.item_knn import ItemKNN
 from unrated.models.popular import Popular
 from unrated.models.registry import MODELS, make_model
@@ -26,10 +28,12 @@ from unrated.models.registry import MODELS, make_model
 __version__ = "0.1.0"
 
 __all__ = [
+    "BPR",
     "EASE",
     "MODELS",
     "DataError",
     "DataWarning",
+    "EmbeddingMF",
     "IdIndex",
     "Interactions",
     "InvalidParameterError",

@@ -12,7 +12,16 @@ from unrated.modelfile import load_model, save_model
 from unrated.models.registry import MODELS
 
 #: NDCG@20 floors on ML-100k, 20% per-user holdout, seed 0 (measured values in comments).
-NDCG_FLOORS = {"popular": 0.20, "item-knn": 0.36, "ease": 0.43}
+NDCG_FLOORS = {
+    "popular": 0.20,
+    "item-knn": 0.36,
+    "ease": 0.43,
+    "bpr": 0.38,  # 0.407 with its defaults
+    "mf": 0.40,
+}  # 0.425 with its defaults
+#: Models trained by SGD on sampled negatives: fold-in minimises the expected training loss,
+#: so it matches recommend approximately (top-10 overlap) rather than exactly.
+APPROXIMATE_FOLD_IN = {"bpr", "mf"}
 PERSONAL = [key for key in MODELS if key != "popular"]
 ALL = list(MODELS)
 
@@ -63,8 +72,17 @@ def test_fold_in_of_a_training_row_equals_recommend(key: str, ml100k_split: ur.S
         )
     folded = model.recommend_history(histories, k=10)
     known = model.recommend(users, k=10)
-    assert folded.item_idx.tolist() == known.item_idx.tolist()
     assert folded.n_unknown_items == 0
+    if key in APPROXIMATE_FOLD_IN:
+        overlap = np.mean(
+            [
+                len(set(a) & set(b)) / 10
+                for a, b in zip(folded.item_idx, known.item_idx, strict=True)
+            ]
+        )
+        assert overlap >= 0.6, overlap
+        return
+    assert folded.item_idx.tolist() == known.item_idx.tolist()
 
 
 @pytest.mark.parametrize("key", ALL)

@@ -38,6 +38,7 @@ def _register() -> None:
         recommend,
         serve,
         split,
+        study,
         synth,
         tune,
     )

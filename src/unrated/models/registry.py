@@ -7,11 +7,15 @@ from typing import Any
 
 from unrated.errors import InvalidParameterError
 from unrated.models.base import Recommender
+from unrated.models.bpr import BPR
 from unrated.models.ease import EASE
+from unrated.models.embedding_mf import EmbeddingMF
 from unrated.models.item_knn import ItemKNN
 from unrated.models.popular import Popular
 
-MODELS: dict[str, type[Recommender]] = {cls.key: cls for cls in (Popular, ItemKNN, EASE)}
+MODELS: dict[str, type[Recommender]] = {
+    cls.key: cls for cls in (Popular, ItemKNN, EASE, BPR, EmbeddingMF)
+}
 
 #: What ``unrated fit`` trains when no model is named: the strongest general model.
 DEFAULT_MODEL = "ease"

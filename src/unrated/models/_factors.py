@@ -1,0 +1,192 @@
+"""What the sampled-negative factor models (``mf``, ``bpr``) share.
+
+The epoch loop with early stopping, scoring, fold-in, cosine similar items, saved arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import partial
+from typing import Protocol
+
+import numpy as np
+import scipy.sparse as sp
+
+from unrated._checks import check_choice, check_float, check_int, take_array
+from unrated._progress import progress_bar
+from unrated.data.negatives import RESAMPLE, SAMPLERS, NegativeSampler
+from unrated.models._fold_in import fold_in
+from unrated.models._validation import EarlyStopping, carve_validation, ndcg_at_k
+from unrated.models.base import Recommender
+
+#: Early stopping compares NDCG at this list length.
+VALIDATION_K = 20
+
+
+class Trainer(Protocol):
+    """One model's training state; ``epoch`` runs one pass, ``tables`` reads the factors."""
+
+    def epoch(self, number: int) -> float:
+        """Train one epoch (0-based); return the mean loss per positive."""
+        ...
+
+    def tables(self) -> dict[str, np.ndarray]:
+        """Current ``user_factors``, ``item_factors``, ``user_bias``, ``item_bias`` (float32)."""
+        ...
+
+
+class FactorModel(Recommender):
+    """Base of the models that score s_ui = p_u·q_i + b_u + b_i and learn from sampled negatives.
+
+    Subclasses define ``_trainer`` and the hyperparameters ``factors``, ``epochs``,
+    ``negatives``, ``sampler``, ``sampler_alpha``, ``resample``, ``regularization``,
+    ``validation``, ``patience``, ``seed``.
+    """
+
+    factors: int
+    epochs: int
+    negatives: int
+    sampler: str
+    sampler_alpha: float
+    resample: str
+    regularization: float
+    validation: float
+    patience: int
+    seed: int
+
+    user_factors_: np.ndarray
+    item_factors_: np.ndarray
+    user_bias_: np.ndarray
+    item_bias_: np.ndarray
+    item_prior_: np.ndarray
+
+    def _check_common(self) -> None:
+        name = type(self).__name__
+        check_int(self.factors, "factors", name)
+        check_int(self.epochs, "epochs", name)
+        check_int(self.negatives, "negatives", name)
+        check_choice(self.sampler, "sampler", name, SAMPLERS)
+        check_float(self.sampler_alpha, "sampler_alpha", name)
+        check_choice(self.resample, "resample", name, RESAMPLE)
+        check_float(self.regularization, "regularization", name)
+        check_float(self.validation, "validation", name, maximum=0.5)
+        check_int(self.patience, "patience", name)
+        check_int(self.seed, "seed", name, minimum=0)
+
+    def _has_user_bias(self) -> bool:
+        """Whether the loss sees b_u (ranking losses are blind to it)."""
+        return self._loss_name() in ("bce", "mse")
+
+    def _reg_per_positive(self) -> float:
+        """Weight of ‖p_u‖² per training positive of the user in the training loss."""
+        return float(self.regularization)
+
+    def _loss_name(self) -> str:
+        """The loss the model optimises (for fold-in)."""
+        raise NotImplementedError
+
+    def _trainer(
+        self, positives: sp.csr_matrix, sampler: NegativeSampler, rng: np.random.Generator
+    ) -> Trainer:
+        raise NotImplementedError
+
+    def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
+        binary = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+        binary.data[:] = 1.0
+        binary.sort_indices()
+        train, valid = binary, None
+        if self.validation > 0:
+            train, valid = carve_validation(binary, self.validation, rng)
+            if valid.nnz == 0:
+                train, valid = binary, None
+        sampler = NegativeSampler(
+            train,
+            sampler=self.sampler,
+            alpha=self.sampler_alpha,
+            negatives=self.negatives,
+            resample=self.resample,
+            seed=int(rng.integers(2**62)),
+        )
+        trainer = self._trainer(train, sampler, rng)
+        stopping = EarlyStopping(self.patience)
+        with progress_bar(self.epochs, type(self).key) as advance:
+            for epoch in range(self.epochs):
+                loss = trainer.epoch(epoch)
+                info = f"loss {loss:.4f}"
+                if valid is not None:
+                    tables = trainer.tables()
+                    score = ndcg_at_k(partial(_scores, tables), train, valid, VALIDATION_K)
+                    info += f"  valid ndcg@{VALIDATION_K} {score:.4f}"
+                    if stopping.update(epoch + 1, score, partial(dict, tables)):
+                        advance(info=info)
+                        break
+                advance(info=info)
+        final = stopping.best_state if valid is not None else trainer.tables()
+        self.user_factors_ = final["user_factors"]
+        self.item_factors_ = final["item_factors"]
+        self.user_bias_ = final["user_bias"]
+        self.item_bias_ = final["item_bias"]
+        self.item_prior_ = sampler.probabilities.astype(np.float32)
+        #: Epoch whose factors were kept, and its validation NDCG (nan without validation).
+        self.best_epoch_ = stopping.best_epoch if valid is not None else self.epochs
+        self.validation_ndcg_ = stopping.best_score if valid is not None else float("nan")
+
+    def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
+        if user_idx is not None:
+            users, bias = self.user_factors_[user_idx], self.user_bias_[user_idx]
+        else:
+            users, bias = fold_in(
+                history,
+                self.item_factors_,
+                self.item_bias_,
+                loss=self._loss_name(),
+                negatives=self.negatives,
+                probabilities=self.item_prior_.astype(np.float64),
+                reg_per_positive=self._reg_per_positive(),
+                user_bias=self._has_user_bias(),
+            )
+        return _scores(
+            {
+                "user_factors": users,
+                "item_factors": self.item_factors_,
+                "user_bias": bias,
+                "item_bias": self.item_bias_,
+            },
+            None,
+        )
+
+    def _similar(self, item_idx: np.ndarray) -> np.ndarray:
+        norms = np.linalg.norm(self.item_factors_, axis=1)
+        unit = self.item_factors_ / np.maximum(norms, 1e-12)[:, None]
+        return np.asarray(unit[item_idx] @ unit.T, dtype=np.float32)
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {
+            "user_factors": self.user_factors_,
+            "item_factors": self.item_factors_,
+            "user_bias": self.user_bias_,
+            "item_bias": self.item_bias_,
+            "item_prior": self.item_prior_,
+        }
+
+    def _set_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
+        n_users, n_items = len(self.users_), len(self.items_)
+        self.user_factors_ = take_array(arrays, "user_factors", np.float32, (n_users, None))
+        factors = self.user_factors_.shape[1]
+        self.item_factors_ = take_array(arrays, "item_factors", np.float32, (n_items, factors))
+        self.user_bias_ = take_array(arrays, "user_bias", np.float32, (n_users,))
+        self.item_bias_ = take_array(arrays, "item_bias", np.float32, (n_items,))
+        self.item_prior_ = take_array(arrays, "item_prior", np.float32, (n_items,))
+
+
+def _scores(tables: Mapping[str, np.ndarray], users: np.ndarray | None) -> np.ndarray:
+    """p_u·q_i + b_u + b_i for the given user rows (all rows of the tables when None)."""
+    factors, bias = tables["user_factors"], tables["user_bias"]
+    if users is not None:
+        factors, bias = factors[users], bias[users]
+    # float64 products rounded to float32: the same row scores whatever the batch (BLAS picks
+    # gemv or gemm kernels by shape, whose float32 sums differ in the last bit)
+    scores = factors.astype(np.float64) @ tables["item_factors"].T.astype(np.float64)
+    scores += bias[:, None]
+    scores += tables["item_bias"][None, :]
+    return np.asarray(scores, dtype=np.float32)
