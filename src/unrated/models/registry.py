@@ -8,11 +8,12 @@ from typing import Any
 from unrated.errors import InvalidParameterError
 from unrated.models.base import Recommender
 from unrated.models.ease import EASE
+from unrated.models.ials import IALS
 from unrated.models.item_knn import ItemKNN
 from unrated.models.popular import Popular
 
 MODELS: dict[str, type[Recommender]] = {
-    cls.key: cls for cls in (Popular, ItemKNN, EASE)
+    cls.key: cls for cls in (Popular, ItemKNN, EASE, IALS)
 }
 
 #: What ``unrated fit`` trains when no model is named: the strongest general model.
