@@ -26,62 +26,125 @@ def _dot(a, b):  # type: ignore[no-untyped-def]
     return total
 
 
+#: Rows solved together by one thread, so that each Gramian row is loaded once per group.
+GROUP = 8
+
+
 @numba.njit(cache=True, fastmath=True, inline="always")
-def _apply(indptr, indices, conf, other, gram, reg, row, v, out):  # type: ignore[no-untyped-def]
-    """out = A_row v."""
-    d = v.shape[0]
-    for i in range(d):
-        out[i] = _dot(gram[i], v) + reg * v[i]
-    for idx in range(indptr[row], indptr[row + 1]):
-        y = other[indices[idx]]
-        t = conf[idx] * _dot(y, v)
+def _dots_2x4(u0, u1, g, i, lo, hi, out0, out1):  # type: ignore[no-untyped-def]
+    """out_q[i..i+3] = g[i..i+3, lo:hi] · u_q[lo:hi] for q = 0, 1: a register tile.
+
+    Rows past the end of ``g`` repeat its last row and are not stored. Each output is the
+    same sequence of operations whatever its position, so results never depend on grouping.
+    """
+    last = g.shape[0] - 1
+    g0, g1, g2, g3 = g[i], g[min(i + 1, last)], g[min(i + 2, last)], g[min(i + 3, last)]
+    s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = np.float32(0.0)
+    for k in range(lo, hi):
+        a, b = u0[k], u1[k]
+        s00 += g0[k] * a
+        s01 += g1[k] * a
+        s02 += g2[k] * a
+        s03 += g3[k] * a
+        s10 += g0[k] * b
+        s11 += g1[k] * b
+        s12 += g2[k] * b
+        s13 += g3[k] * b
+    out0[i], out1[i] = s00, s10
+    if i + 1 <= last:
+        out0[i + 1], out1[i + 1] = s01, s11
+    if i + 2 <= last:
+        out0[i + 2], out1[i + 2] = s02, s12
+    if i + 3 <= last:
+        out0[i + 3], out1[i + 3] = s03, s13
+
+
+@numba.njit(cache=True, fastmath=True, inline="always")
+def _apply(indptr, indices, conf, other, gram, reg, first, v, out, active):  # type: ignore[no-untyped-def]
+    """out[q] = A_(first+q) v[q] for the active rows q of the group (others: garbage)."""
+    group, d = v.shape
+    scratch = np.empty(d, dtype=np.float32)
+    for i in range(0, d, 4):
+        for q in range(0, group, 2):
+            if q + 1 < group:
+                _dots_2x4(v[q], v[q + 1], gram, i, 0, d, out[q], out[q + 1])
+            else:  # odd tail: pair the row with itself
+                _dots_2x4(v[q], v[q], gram, i, 0, d, out[q], scratch)
+    for q in range(group):
+        if not active[q]:
+            continue
+        row = first + q
         for k in range(d):
-            out[k] += t * y[k]
+            out[q, k] += reg[row] * v[q, k]
+        for idx in range(indptr[row], indptr[row + 1]):
+            y = other[indices[idx]]
+            t = conf[idx] * _dot(y, v[q])
+            for k in range(d):
+                out[q, k] += t * y[k]
 
 
 @numba.njit(**_JIT)
 def cg_solve(indptr, indices, conf, other, gram, reg, x, steps, tolerance, objective):  # type: ignore[no-untyped-def]
     """Conjugate gradient from the current rows of ``x`` (updated in place), per row.
 
-    Stops after ``steps`` steps, or once ‖r‖ ≤ tolerance·‖b‖ (tolerance 0: never early).
+    Each row stops after ``steps`` steps, or once ‖r‖ ≤ tolerance·‖b‖ (0: never early).
+    Rows are taken GROUP at a time, but every row follows its own recurrence.
     """
     n_rows, d = x.shape
-    for row in numba.prange(n_rows):
-        xr = x[row]
-        b = np.zeros(d, dtype=np.float32)
-        r = np.empty(d, dtype=np.float32)
-        ap = np.empty(d, dtype=np.float32)
-        mass = np.float32(0.0)
-        for idx in range(indptr[row], indptr[row + 1]):
-            y = other[indices[idx]]
-            c = conf[idx]
-            mass += c
+    n_groups = (n_rows + GROUP - 1) // GROUP
+    for group in numba.prange(n_groups):
+        first = group * GROUP
+        size = min(GROUP, n_rows - first)
+        xg = x[first : first + size]
+        b = np.zeros((size, d), dtype=np.float32)
+        r = np.empty((size, d), dtype=np.float32)
+        p = np.empty((size, d), dtype=np.float32)
+        ap = np.empty((size, d), dtype=np.float32)
+        rs = np.empty(size, dtype=np.float32)
+        limit = np.empty(size, dtype=np.float32)
+        mass = np.zeros(size, dtype=np.float32)
+        active = np.ones(size, dtype=np.bool_)
+        for q in range(size):
+            for idx in range(indptr[first + q], indptr[first + q + 1]):
+                y = other[indices[idx]]
+                c = conf[idx]
+                mass[q] += c
+                for k in range(d):
+                    b[q, k] += c * y[k]
+        _apply(indptr, indices, conf, other, gram, reg, first, xg, ap, active)
+        for q in range(size):
             for k in range(d):
-                b[k] += c * y[k]
-        _apply(indptr, indices, conf, other, gram, reg[row], row, xr, ap)
-        for k in range(d):
-            r[k] = b[k] - ap[k]
-        p = r.copy()
-        rs = _dot(r, r)
-        limit = tolerance * tolerance * _dot(b, b)
+                r[q, k] = b[q, k] - ap[q, k]
+                p[q, k] = r[q, k]
+            rs[q] = _dot(r[q], r[q])
+            limit[q] = tolerance * tolerance * _dot(b[q], b[q])
         for _ in range(steps):
-            if rs <= limit or rs == 0.0:
+            n_active = 0
+            for q in range(size):
+                active[q] = active[q] and rs[q] > limit[q] and rs[q] > 0.0
+                n_active += active[q]
+            if n_active == 0:
                 break
-            _apply(indptr, indices, conf, other, gram, reg[row], row, p, ap)
-            pap = _dot(p, ap)
-            if not pap > 0.0:
-                break
-            step = rs / pap
-            for k in range(d):
-                xr[k] += step * p[k]
-                r[k] -= step * ap[k]
-            rs_new = _dot(r, r)
-            beta = rs_new / rs
-            for k in range(d):
-                p[k] = r[k] + beta * p[k]
-            rs = rs_new
-        # x'Ax - 2b'x + C = -b'x - x'r + C, since r = b - Ax.
-        objective[row] = mass - _dot(b, xr) - _dot(xr, r)
+            _apply(indptr, indices, conf, other, gram, reg, first, p, ap, active)
+            for q in range(size):
+                if not active[q]:
+                    continue
+                pap = _dot(p[q], ap[q])
+                if not pap > 0.0:
+                    active[q] = False
+                    continue
+                step = rs[q] / pap
+                for k in range(d):
+                    xg[q, k] += step * p[q, k]
+                    r[q, k] -= step * ap[q, k]
+                rs_new = _dot(r[q], r[q])
+                beta = rs_new / rs[q]
+                for k in range(d):
+                    p[q, k] = r[q, k] + beta * p[q, k]
+                rs[q] = rs_new
+        for q in range(size):
+            # x'Ax - 2b'x + C = -b'x - x'r + C, since r = b - Ax.
+            objective[first + q] = mass[q] - _dot(b[q], xg[q]) - _dot(xg[q], r[q])
 
 
 @numba.njit(**_JIT)
@@ -137,21 +200,34 @@ def cholesky_solve(indptr, indices, conf, other, gram, reg, x, objective):  # ty
 
 @numba.njit(**_JIT)
 def gramian(y, scale):  # type: ignore[no-untyped-def]
-    """scale · YᵀY in float32, accumulated in float64 in a fixed order (no BLAS threads)."""
+    """scale · YᵀY: float32 tiles over chunks of Y's rows, summed in float64 in chunk order
+    (the same order whatever the number of threads)."""
     n, d = y.shape
-    band = 16
-    out = np.empty((d, d), dtype=np.float32)
-    for block in numba.prange((d + band - 1) // band):
-        lo = block * band
-        hi = min(lo + band, d)
-        acc = np.zeros((hi - lo, d), dtype=np.float64)
-        for row in range(n):
-            yr = y[row]
-            for i in range(lo, hi):
-                a = np.float64(yr[i])
-                for k in range(d):
-                    acc[i - lo, k] += a * yr[k]
-        for i in range(lo, hi):
-            for k in range(d):
-                out[i, k] = np.float32(scale * acc[i - lo, k])
-    return out
+    chunk = 512
+    out = np.zeros((d, d), dtype=np.float64)
+    block = np.empty((d, chunk), dtype=np.float32)
+    n_pairs = (d + 1) // 2
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        width = stop - start
+        for i in numba.prange(d):  # this chunk, transposed: rows of block are columns of y
+            for k in range(width):
+                block[i, k] = y[start + k, i]
+        for pair in numba.prange(n_pairs):
+            i = 2 * pair
+            i1 = min(i + 1, d - 1)
+            part0 = np.empty(d, dtype=np.float32)
+            part1 = np.empty(d, dtype=np.float32)
+            for j in range(i - i % 4, d, 4):
+                _dots_2x4(block[i], block[i1], block, j, 0, width, part0, part1)
+            for j in range(i - i % 4, d):
+                out[i, j] += part0[j]
+                if i1 != i:
+                    out[i1, j] += part1[j]
+    result = np.empty((d, d), dtype=np.float32)
+    for i in range(d):
+        for j in range(i, d):
+            value = np.float32(scale * out[i, j])
+            result[i, j] = value
+            result[j, i] = value
+    return result

@@ -16,9 +16,9 @@ from unrated.models.base import Recommender
 CONFIDENCES = ("binary", "log", "linear")
 SOLVERS = ("cg", "cholesky")
 #: Exact solves by conjugate gradient stop at this relative residual ‖r‖/‖b‖ ...
-EXACT_TOLERANCE = 1e-4
+EXACT_TOLERANCE = 1e-6
 #: ... or after this many steps.
-EXACT_MAX_STEPS = 100
+EXACT_MAX_STEPS = 25
 
 
 class IALS(Recommender):
@@ -154,7 +154,7 @@ class IALS(Recommender):
             gramian = self._gramian(other)
         objective = np.empty(x.shape[0], dtype=np.float64)
         args = (conf.indptr, conf.indices, conf.data, other, gramian, reg, x)
-        with numba.parallel_chunksize(8):
+        with numba.parallel_chunksize(1):
             if self.solver == "cholesky" and exact:
                 kernels.cholesky_solve(*args, objective)
             else:
