@@ -1,4 +1,4 @@
-"""unrated: recommendations from implicit feedback (purchases, clicks, plays), evaluated honestly."""
+"""unrated: recommendations from implicit feedback (purchases, clicks, plays)."""
 
 from unrated.data.ids import IdIndex
 from unrated.data.interactions import Interactions

@@ -88,8 +88,10 @@ def take_array(
     return array
 
 
-def take_csr(arrays: Mapping[str, np.ndarray], prefix: str, shape: tuple[int, int]) -> sp.csr_matrix:
-    """A CSR matrix stored as ``<prefix>.indptr``, ``.indices``, ``.data``, checked for consistency."""
+def take_csr(
+    arrays: Mapping[str, np.ndarray], prefix: str, shape: tuple[int, int]
+) -> sp.csr_matrix:
+    """A CSR matrix stored as ``<prefix>.indptr``, ``.indices``, ``.data``, checked."""
     indptr = take_array(arrays, prefix + ".indptr", np.int64, (shape[0] + 1,))
     indices = take_array(arrays, prefix + ".indices", np.int32, (None,))
     data = take_array(arrays, prefix + ".data", np.float32, (len(indices),))

@@ -27,13 +27,19 @@ def _enabled() -> bool:
 
 @contextmanager
 def progress_bar(total: int, description: str) -> Iterator[Callable[..., None]]:
-    """Yield ``advance(steps=1, info="")``; ``info`` is shown after the bar (e.g. the loss)."""
-    if not _enabled():
+    """Yield ``advance(steps=1, info="")``; ``info`` is shown after the bar (e.g. the loss).
+
+    A ``total`` of 0 shows nothing (for work too small to need a bar).
+    """
+    if total <= 0 or not _enabled():
         yield lambda steps=1, info="": None
         return
     columns = (
-        TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-        TimeElapsedColumn(), TextColumn("{task.fields[info]}"),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[info]}"),
     )
     with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
         task = bar.add_task(description, total=total, info="")

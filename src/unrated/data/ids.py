@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -98,17 +99,25 @@ class IdIndex:
         """Encode as plain arrays (for the model file): int64 ids, or UTF-8 bytes + offsets."""
         if not self.is_string:
             return {"ids": self.ids}
-        encoded = [s.encode("utf-8") for s in self.ids.tolist()]
-        offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-        np.cumsum([len(b) for b in encoded], out=offsets[1:])
-        data = np.frombuffer(b"".join(encoded), dtype=np.uint8)
-        return {"utf8": data.copy(), "offsets": offsets}
+        return encode_strings(self.ids.tolist())
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> IdIndex:
         """Decode what :meth:`to_arrays` wrote."""
         if "ids" in arrays:
             return cls(arrays["ids"].astype(np.int64))
-        raw, offsets = arrays["utf8"].tobytes(), arrays["offsets"].tolist()
-        ids = [raw[a:b].decode("utf-8") for a, b in zip(offsets[:-1], offsets[1:], strict=True)]
-        return cls(np.array(ids, dtype=object))
+        return cls(np.array(decode_strings(arrays), dtype=object))
+
+
+def encode_strings(strings: Sequence[str]) -> dict[str, np.ndarray]:
+    """Strings as one UTF-8 byte array ``utf8`` and int64 ``offsets`` (n + 1 of them)."""
+    encoded = [s.encode("utf-8") for s in strings]
+    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
+    np.cumsum([len(b) for b in encoded], out=offsets[1:])
+    return {"utf8": np.frombuffer(b"".join(encoded), dtype=np.uint8).copy(), "offsets": offsets}
+
+
+def decode_strings(arrays: dict[str, np.ndarray]) -> list[str]:
+    """Invert :func:`encode_strings`."""
+    raw, offsets = arrays["utf8"].tobytes(), arrays["offsets"].tolist()
+    return [raw[a:b].decode("utf-8") for a, b in itertools.pairwise(offsets)]

@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 
 import numpy as np
+import polars as pl
 import scipy.sparse as sp
 
 from unrated.data.ids import IdIndex
@@ -93,12 +94,12 @@ def build_interactions(
     rows, cols = unique_key // max(shape[1], 1), unique_key % max(shape[1], 1)
     indptr = np.zeros(shape[0] + 1, dtype=np.int64)
     np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
-    matrix = sp.csr_matrix(
-        (summed.astype(np.float32), cols.astype(np.int32), indptr), shape=shape
-    )
+    matrix = sp.csr_matrix((summed.astype(np.float32), cols.astype(np.int32), indptr), shape=shape)
     first_times = None
     if times is not None:
-        first_times = np.minimum.reduceat(times.astype(np.float64)[order], starts) if len(key) else times
+        first_times = (
+            np.minimum.reduceat(times.astype(np.float64)[order], starts) if len(key) else times
+        )
     return Interactions(matrix, users, items, first_times)
 
 
@@ -117,3 +118,23 @@ def reindex(data: Interactions, users: IdIndex, items: IdIndex) -> tuple[Interac
     times = data.times[keep] if data.times is not None else None
     rebuilt = build_interactions(rows[keep], cols[keep], coo.data[keep], users, items, times)
     return rebuilt, int((~keep).sum())
+
+
+def interactions_to_frame(data: Interactions) -> pl.DataFrame:
+    """Long format with the original ids: ``user_id, item_id, weight[, timestamp]``."""
+    coo = data.matrix.tocoo()
+    columns: dict[str, object] = {
+        "user_id": data.users.take(coo.row).tolist(),
+        "item_id": data.items.take(coo.col).tolist(),
+        "weight": _integral(coo.data),
+    }
+    if data.times is not None:
+        columns["timestamp"] = _integral(data.times)
+    return pl.DataFrame(columns)
+
+
+def _integral(values: np.ndarray) -> np.ndarray:
+    """int64 when every value is a whole number (so CSV shows 5, not 5.0)."""
+    if len(values) and np.all(np.mod(values, 1) == 0) and np.abs(values).max() < 2**53:
+        return values.astype(np.int64)
+    return values

@@ -47,8 +47,9 @@ def split_holdout(
     Each eligible user with n items gives ``max(1, round(fraction * n))`` of them to test;
     users with fewer items stay whole in train.
     """
-    fraction = check_float(fraction, "fraction", "split_holdout", minimum=0.0, inclusive=False,
-                           maximum=1.0)
+    fraction = check_float(
+        fraction, "fraction", "split_holdout", minimum=0.0, inclusive=False, maximum=1.0
+    )
     min_interactions = check_int(min_interactions, "min_interactions", "split_holdout", minimum=2)
     rng = np.random.default_rng(seed)
     matrix = data.matrix
@@ -57,8 +58,9 @@ def split_holdout(
     order = np.lexsort((rng.random(matrix.nnz), rows))  # random order within each user
     rank = np.empty(matrix.nnz, dtype=np.int64)
     rank[order] = np.arange(matrix.nnz) - np.repeat(matrix.indptr[:-1], counts)
-    n_test = np.where(counts >= min_interactions,
-                      np.maximum(1, np.round(fraction * counts)), 0).astype(np.int64)
+    n_test = np.where(
+        counts >= min_interactions, np.maximum(1, np.round(fraction * counts)), 0
+    ).astype(np.int64)
     in_test = rank < n_test[rows]
     name = f"holdout(fraction={fraction:g}, min_interactions={min_interactions}, seed={seed})"
     return _split_by_mask(data, in_test, name)
@@ -82,15 +84,18 @@ def split_last(data: Interactions, *, min_interactions: int = 2) -> Split:
     return _split_by_mask(data, in_test, f"last(min_interactions={min_interactions})")
 
 
-def split_by_time(data: Interactions, *, fraction: float = 0.2, cutoff: float | None = None) -> Split:
+def split_by_time(
+    data: Interactions, *, fraction: float = 0.2, cutoff: float | None = None
+) -> Split:
     """Train on the past, test on the future: pairs first seen at or after ``cutoff`` go to test.
 
     Without ``cutoff``, it is the time that leaves the latest ``fraction`` of pairs for test.
     """
     times = _require_times(data, "time")
     if cutoff is None:
-        fraction = check_float(fraction, "fraction", "split_by_time", minimum=0.0,
-                               inclusive=False, maximum=1.0)
+        fraction = check_float(
+            fraction, "fraction", "split_by_time", minimum=0.0, inclusive=False, maximum=1.0
+        )
         cutoff = float(np.quantile(times, 1.0 - fraction, method="higher"))
     in_test = times >= cutoff
     if in_test.all() or not in_test.any():
@@ -131,6 +136,11 @@ def _split_by_mask(data: Interactions, in_test: np.ndarray, protocol: str) -> Sp
     dropped = int(in_test.sum() - warm.sum())
     if not train_mask.any():
         raise DataError("the split leaves train empty")
+    if not warm.any():
+        raise DataError(
+            f"the {protocol} split holds nothing out: no user has enough interactions "
+            "(or every held-out item is new); use more data or lower min_interactions"
+        )
 
     # Re-index both sides on the users and items that occur in train.
     user_map = np.cumsum(train_users) - 1
@@ -143,7 +153,8 @@ def _split_by_mask(data: Interactions, in_test: np.ndarray, protocol: str) -> Sp
         # coo of a sorted csr is in row-major order and the maps keep order, so the rows of
         # sub come out in the same order as data.times[mask].
         sub = sp.csr_matrix(
-            (coo.data[mask], (user_map[coo.row[mask]], item_map[coo.col[mask]])), shape=shape,
+            (coo.data[mask], (user_map[coo.row[mask]], item_map[coo.col[mask]])),
+            shape=shape,
             dtype=np.float32,
         )
         times = data.times[mask] if data.times is not None else None

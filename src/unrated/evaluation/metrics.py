@@ -13,7 +13,7 @@ import scipy.sparse as sp
 
 
 def hit_matrix(ranked: np.ndarray, relevant: sp.csr_matrix) -> np.ndarray:
-    """``hits[u, r]``: is ``ranked[u, r]`` (an item index, -1 for none) stored in row u of ``relevant``."""
+    """``hits[u, r]``: is ``ranked[u, r]`` (an item index, -1 for none) in row u of ``relevant``."""
     n_users, _ = ranked.shape
     n_items = relevant.shape[1]
     rows = np.repeat(np.arange(n_users, dtype=np.int64), np.diff(relevant.indptr))
@@ -29,9 +29,13 @@ def _truncate(hits: np.ndarray, k: int) -> np.ndarray:
     return hits[:, :k]
 
 
+def _float(values: object) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64)
+
+
 def recall_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
     """Recall@k = |hits in top k| / |T_u|."""
-    return _truncate(hits, k).sum(axis=1) / np.maximum(n_relevant, 1)
+    return _float(_truncate(hits, k).sum(axis=1) / np.maximum(n_relevant, 1))
 
 
 def truncated_recall_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
@@ -39,12 +43,12 @@ def truncated_recall_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> n
 
     Reaches 1 when the list is as good as it can be, also when |T_u| > k.
     """
-    return _truncate(hits, k).sum(axis=1) / np.maximum(np.minimum(n_relevant, k), 1)
+    return _float(_truncate(hits, k).sum(axis=1) / np.maximum(np.minimum(n_relevant, k), 1))
 
 
 def precision_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
     """Precision@k = |hits in top k| / k."""
-    return _truncate(hits, k).sum(axis=1) / k
+    return _float(_truncate(hits, k).sum(axis=1) / k)
 
 
 def ndcg_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
@@ -55,26 +59,26 @@ def ndcg_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
     discounts = 1.0 / np.log2(np.arange(2, k + 2))
     dcg = _truncate(hits, k) @ discounts
     ideal = np.concatenate([[0.0], np.cumsum(discounts)])[np.minimum(n_relevant, k)]
-    return dcg / np.where(ideal > 0, ideal, 1.0)
+    return _float(dcg / np.where(ideal > 0, ideal, 1.0))
 
 
 def map_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
     """MAP@k: AP@k = Σ_{r=1..k} Precision@r · hit_r / min(k, |T_u|)."""
     top = _truncate(hits, k)
     precision_at_r = np.cumsum(top, axis=1) / np.arange(1, k + 1)
-    return (precision_at_r * top).sum(axis=1) / np.maximum(np.minimum(n_relevant, k), 1)
+    return _float((precision_at_r * top).sum(axis=1) / np.maximum(np.minimum(n_relevant, k), 1))
 
 
 def mrr_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
     """MRR@k: 1 / rank of the first hit within the top k, 0 without a hit."""
     top = _truncate(hits, k)
     first = top.argmax(axis=1)
-    return np.where(top.any(axis=1), 1.0 / (first + 1), 0.0)
+    return _float(np.where(top.any(axis=1), 1.0 / (first + 1), 0.0))
 
 
 def hit_rate_at_k(hits: np.ndarray, n_relevant: np.ndarray, k: int) -> np.ndarray:
     """HitRate@k: 1 if any held-out item is in the top k, else 0."""
-    return _truncate(hits, k).any(axis=1).astype(np.float64)
+    return _float(_truncate(hits, k).any(axis=1))
 
 
 def coverage_at_k(ranked: np.ndarray, n_items: int, k: int) -> float:
@@ -84,8 +88,10 @@ def coverage_at_k(ranked: np.ndarray, n_items: int, k: int) -> float:
 
 
 def popularity_at_k(ranked: np.ndarray, item_popularity: np.ndarray, k: int) -> float:
-    """Mean popularity@k: mean, over all recommended items, of the share of training users
-    who have the item. Compare with the catalogue mean to see popularity bias."""
+    """Mean popularity@k: the share of training users who have a recommended item, averaged.
+
+    Compare with the catalogue mean to see popularity bias.
+    """
     top = ranked[:, :k]
     values = item_popularity[top[top >= 0]]
     return float(values.mean()) if len(values) else 0.0

@@ -18,6 +18,7 @@ from unrated.evaluation.metrics import (
     PER_USER_METRICS,
     coverage_at_k,
     hit_matrix,
+    ndcg_at_k,
     popularity_at_k,
 )
 from unrated.models.base import Recommender
@@ -42,6 +43,9 @@ class Report:
         aggregate: list-level values: "coverage@K", "popularity@K", and "catalogue_popularity".
         dropped_test_pairs: test pairs whose user or item the model does not know.
         seconds: time taken to rank and score.
+        ndcg_curve: mean NDCG@K for K = 1, 2, ... (as many as asked with ``curve``).
+        item_counts: (n_items,) how often each item appears in the top max(k) lists.
+        history_lengths: (n_users,) training items of each evaluated user.
     """
 
     model: str
@@ -52,7 +56,9 @@ class Report:
     aggregate: dict[str, float]
     dropped_test_pairs: int = 0
     seconds: float = 0.0
-    notes: tuple[str, ...] = field(default=())
+    ndcg_curve: np.ndarray = field(default_factory=lambda: np.empty(0))
+    item_counts: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    history_lengths: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
 
     @property
     def n_users(self) -> int:
@@ -66,9 +72,10 @@ class Report:
 
     def to_frame(self) -> pl.DataFrame:
         """One row per evaluated user, one column per metric."""
-        return pl.DataFrame({"user_id": self.user_ids.tolist()} | {
-            name: values for name, values in self.per_user.items()
-        })
+        return pl.DataFrame(
+            {"user_id": self.user_ids.tolist()}
+            | {name: values for name, values in self.per_user.items()}
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary."""
@@ -90,6 +97,7 @@ def evaluate(
     *,
     k: int | Iterable[int] = (10, 20),
     split_name: str | None = None,
+    curve: int = 0,
 ) -> Report:
     """Score ``model`` on held-out interactions by full-catalogue ranking.
 
@@ -103,6 +111,7 @@ def evaluate(
             trained on cannot be ranked: they are dropped and counted.
         k: one or more list lengths.
         split_name: how to describe the test set in the report.
+        curve: if > 0, also rank ``curve`` items and keep mean NDCG@K for K = 1..curve.
     """
     from unrated.models.registry import format_spec
 
@@ -122,7 +131,7 @@ def evaluate(
     user_idx = np.flatnonzero(n_relevant_all > 0)
     if len(user_idx) == 0:
         raise DataError("no test user is known to the model: nothing to evaluate")
-    max_k = max(ks)
+    max_k = max(*ks, curve)
     recs = model.recommend(model.users_.ids[user_idx], k=max_k)
     ranked = recs.item_idx
     if ranked.shape[1] < max_k:  # catalogue smaller than k: pad with "no item"
@@ -135,11 +144,13 @@ def evaluate(
         for name, metric in PER_USER_METRICS.items()
         for cutoff in ks
     }
+    ndcg_curve = np.array([ndcg_at_k(hits, n_relevant, c).mean() for c in range(1, curve + 1)])
     n_items = len(model.items_)
     popularity = np.bincount(model.seen_.indices, minlength=n_items) / max(len(model.users_), 1)
     aggregate = {f"coverage@{c}": coverage_at_k(ranked, n_items, c) for c in ks}
     aggregate |= {f"popularity@{c}": popularity_at_k(ranked, popularity, c) for c in ks}
     aggregate["catalogue_popularity"] = float(popularity.mean())
+    listed = ranked[:, : max(ks)]
     return Report(
         model=format_spec(model),
         split=split_name or "test set",
@@ -149,4 +160,7 @@ def evaluate(
         aggregate=aggregate,
         dropped_test_pairs=dropped,
         seconds=time.perf_counter() - started,
+        ndcg_curve=ndcg_curve,
+        item_counts=np.bincount(listed[listed >= 0], minlength=n_items),
+        history_lengths=np.diff(model.seen_.indptr)[user_idx],
     )

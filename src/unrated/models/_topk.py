@@ -43,8 +43,9 @@ def _sift_down(heap_s: np.ndarray, heap_i: np.ndarray, size: int, pos: int) -> N
         child = 2 * pos + 1
         if child >= size:
             return
-        if child + 1 < size and _worse(heap_s[child + 1], heap_i[child + 1],
-                                       heap_s[child], heap_i[child]):
+        if child + 1 < size and _worse(
+            heap_s[child + 1], heap_i[child + 1], heap_s[child], heap_i[child]
+        ):
             child += 1
         if not _worse(heap_s[child], heap_i[child], heap_s[pos], heap_i[pos]):
             return

@@ -17,8 +17,8 @@ import polars as pl
 import scipy.sparse as sp
 
 from unrated._checks import check_k
+from unrated._progress import progress_bar
 from unrated.data.ids import IdIndex
-from unrated.data.interactions import Interactions
 from unrated.data.io import read_interactions
 from unrated.errors import DataError, InvalidParameterError, NotFittedError
 from unrated.models._topk import mask_items, top_k
@@ -80,6 +80,7 @@ class Recommender(ABC):
     users_: IdIndex
     items_: IdIndex
     seen_: sp.csr_matrix
+    trained_on_: str
 
     # ----------------------------------------------------------------- parameters
     @classmethod
@@ -102,6 +103,14 @@ class Recommender(ABC):
                 )
             setattr(self, name, value)
         return self
+
+    @classmethod
+    def search_space(cls, trial: Any) -> dict[str, Any]:
+        """Hyperparameters for one tuning trial, drawn with an Optuna ``trial``.
+
+        Each model defines its own space next to its code; ``unrated tune`` uses it.
+        """
+        raise InvalidParameterError(f"{cls.__name__} has no hyperparameters to tune")
 
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
@@ -163,9 +172,23 @@ class Recommender(ABC):
         user_idx = self.users_.positions(users, kind="user")
         history = self.seen_[user_idx]
         return self._rank(
-            np.asarray(users, dtype=object), history, user_idx, k,
-            exclude_history=exclude_seen, exclude=exclude, candidates=candidates,
+            np.asarray(users, dtype=object),
+            history,
+            user_idx,
+            k,
+            exclude_history=exclude_seen,
+            exclude=exclude,
+            candidates=candidates,
         )
+
+    def score(self, user_ids: Any) -> np.ndarray:
+        """Raw scores of every item for known users: (n_users, n_items) float32.
+
+        Nothing is excluded. Dense: for a few users at a time (``recommend`` batches itself).
+        """
+        self._check_fitted()
+        user_idx = self.users_.positions(_as_list(user_ids), kind="user")
+        return np.array(self._score(self.seen_[user_idx], user_idx), dtype=np.float32)
 
     def recommend_history(
         self,
@@ -189,8 +212,9 @@ class Recommender(ABC):
         history, n_unknown = self._history_matrix(histories)
         user_ids = np.arange(history.shape[0], dtype=np.int64).astype(object)
         result = self._rank(user_ids, history, None, k, exclude_history=exclude_seen)
-        return Recommendations(result.user_ids, result.item_ids, result.scores, result.item_idx,
-                               n_unknown)
+        return Recommendations(
+            result.user_ids, result.item_ids, result.scores, result.item_idx, n_unknown
+        )
 
     def similar_items(self, item_ids: Any, k: int = 10) -> Recommendations:
         """The ``k`` items most similar to each given item (never the item itself)."""
@@ -241,9 +265,11 @@ class Recommender(ABC):
             )
         rows, cols, weights, n_unknown = [], [], [], 0
         for row, history in enumerate(histories):
-            pairs = history.items() if isinstance(history, Mapping) else [
-                (item, 1.0) for item in _as_list(history)
-            ]
+            pairs = (
+                history.items()
+                if isinstance(history, Mapping)
+                else [(item, 1.0) for item in _as_list(history)]
+            )
             ids = [item for item, _ in pairs]
             idx = self.items_.positions(ids, kind="item", missing="mark")
             for position, (_, weight) in zip(idx.tolist(), pairs, strict=True):
@@ -280,16 +306,19 @@ class Recommender(ABC):
             allowed[self.items_.positions(_as_list(candidates), kind="item")] = True
             blocked |= ~allowed
         rows_per_batch = max(1, BATCH_CELLS // max(n_items, 1))
+        starts = range(0, history.shape[0], rows_per_batch)
         parts = []
-        for start in range(0, history.shape[0], rows_per_batch):
-            stop = start + rows_per_batch
-            batch = history[start:stop]
-            idx = None if user_idx is None else user_idx[start:stop]
-            scores = np.array(self._score(batch, idx), dtype=np.float32)
-            if exclude_history:
-                mask_items(scores, batch)
-            scores[:, blocked] = -np.inf
-            parts.append(top_k(scores, k))
+        with progress_bar(len(starts) if len(starts) > 2 else 0, "recommending") as advance:
+            for start in starts:
+                stop = start + rows_per_batch
+                batch = history[start:stop]
+                idx = None if user_idx is None else user_idx[start:stop]
+                scores = np.array(self._score(batch, idx), dtype=np.float32)
+                if exclude_history:
+                    mask_items(scores, batch)
+                scores[:, blocked] = -np.inf
+                parts.append(top_k(scores, k))
+                advance()
         return self._result(row_ids, parts, k)
 
     def _result(

@@ -23,9 +23,7 @@ DEFAULT_MODEL = "ease"
 def model_class(name: str) -> type[Recommender]:
     """The registered class called ``name``; the error lists the valid names."""
     if name not in MODELS:
-        raise InvalidParameterError(
-            f"unknown model {name!r}; valid models: {', '.join(MODELS)}"
-        )
+        raise InvalidParameterError(f"unknown model {name!r}; valid models: {', '.join(MODELS)}")
     return MODELS[name]
 
 
@@ -47,9 +45,7 @@ def parse_spec(spec: str) -> tuple[str, dict[str, Any]]:
         key, sep, raw = part.partition("=")
         key, raw = key.strip(), raw.strip()
         if not sep or not key:
-            raise InvalidParameterError(
-                f"model spec {spec!r}: expected key=value, got {part!r}"
-            )
+            raise InvalidParameterError(f"model spec {spec!r}: expected key=value, got {part!r}")
         if key not in defaults:
             valid = ", ".join(defaults) or "(none)"
             raise InvalidParameterError(

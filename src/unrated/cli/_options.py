@@ -1,0 +1,73 @@
+"""Options shared by several commands, and small helpers for reading and writing (internal)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import polars as pl
+import typer
+from rich.console import Console
+
+from unrated._atomic import atomic_path
+from unrated.data.interactions import Interactions
+from unrated.data.io import read_interactions
+from unrated.errors import InvalidParameterError
+
+console = Console(highlight=False)
+errors = Console(stderr=True, highlight=False)
+
+UserCol = Annotated[
+    str | None, typer.Option("--user-col", help="User id column (found by name if left out).")
+]
+ItemCol = Annotated[
+    str | None, typer.Option("--item-col", help="Item id column (found by name if left out).")
+]
+TimeCol = Annotated[
+    str | None, typer.Option("--time-col", help="Timestamp column; '' to ignore one.")
+]
+WeightCol = Annotated[
+    str | None, typer.Option("--weight-col", help="Weight/count column; '' to ignore one.")
+]
+
+
+def read_data(
+    path: Path,
+    user_col: str | None,
+    item_col: str | None,
+    time_col: str | None,
+    weight_col: str | None,
+) -> Interactions:
+    """read_interactions with the CLI's column flags."""
+    return read_interactions(
+        path, user_col=user_col, item_col=item_col, time_col=time_col, weight_col=weight_col
+    )
+
+
+def parse_ks(text: str) -> tuple[int, ...]:
+    """Parse "10,20" into (10, 20); each must be an int ≥ 1."""
+    try:
+        ks = tuple(int(part) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise InvalidParameterError(
+            f"-k must be integers separated by commas, got {text!r}"
+        ) from None
+    if not ks or min(ks) < 1:
+        raise InvalidParameterError(f"-k must be ≥ 1, got {text!r}")
+    return ks
+
+
+def write_frame(frame: pl.DataFrame, path: Path) -> None:
+    """Write CSV (or Parquet by extension) atomically."""
+    with atomic_path(path) as temporary:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            frame.write_parquet(temporary)
+        else:
+            frame.write_csv(temporary, separator="\t" if path.suffix.lower() == ".tsv" else ",")
+
+
+def fmt(value: Any) -> str:
+    """Compact number formatting for tables."""
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)

@@ -1,0 +1,146 @@
+"""``unrated compare``: which model works on this data, by how much, and is it noise?"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from unrated._progress import progress_bar
+from unrated.cli import app
+from unrated.cli._options import ItemCol, TimeCol, UserCol, WeightCol, console, parse_ks, read_data
+from unrated.data.interactions import reindex
+from unrated.data.split import PROTOCOLS, Split, split_data
+from unrated.errors import InvalidParameterError
+from unrated.evaluation.compare import Comparison, compare, default_specs
+from unrated.evaluation.protocol import PROTOCOL_NOTE
+from unrated.evaluation.sampled import WARNING as SAMPLED_WARNING
+
+
+@app.command("compare")
+def compare_command(
+    train: Annotated[Path, typer.Argument(help="Training interactions, or the whole log.")],
+    test: Annotated[
+        Path | None, typer.Argument(help="Held-out interactions; left out: split TRAIN.")
+    ] = None,
+    models: Annotated[
+        str | None, typer.Option("--models", "-m", help="Comma-separated specs; default: all.")
+    ] = None,
+    k: Annotated[str, typer.Option("--k", "-k", help="List lengths, comma-separated.")] = "10,20",
+    report: Annotated[
+        Path | None, typer.Option("--report", help="Write report.html, results.json/csv, PNGs.")
+    ] = None,
+    protocol: Annotated[
+        str, typer.Option(help="How to split TRAIN when no TEST is given: holdout, last, time.")
+    ] = "holdout",
+    seed: Annotated[int, typer.Option(help="Seed of the split and the bootstrap.")] = 0,
+    bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for intervals.")] = 1000,
+    sampled: Annotated[
+        int, typer.Option(help="Also sampled metrics against N random items (misleading).")
+    ] = 0,
+    user_col: UserCol = None,
+    item_col: ItemCol = None,
+    time_col: TimeCol = None,
+    weight_col: WeightCol = None,
+) -> None:
+    """Fit each model on the same split, evaluate on the full catalogue, and rank them."""
+    ks = parse_ks(k)
+    specs = _split_specs(models) if models else default_specs()
+    if protocol not in PROTOCOLS:
+        raise InvalidParameterError(f"--protocol must be one of {', '.join(PROTOCOLS)}")
+    data = read_data(train, user_col, item_col, time_col, weight_col)
+    if test is None:
+        split = split_data(data, protocol, seed=seed)
+    else:
+        held_out = read_data(test, user_col, item_col, time_col, weight_col)
+        aligned, dropped = reindex(held_out, data.users, data.items)
+        split = Split(data, aligned, f"given test file {test}", dropped)
+    if sampled:
+        print(f"warning: {SAMPLED_WARNING}", file=sys.stderr)
+    with progress_bar(len(specs), "comparing") as advance:
+        comparison = compare(
+            specs,
+            split,
+            k=ks,
+            rounds=bootstrap,
+            seed=seed,
+            sampled=sampled,
+            on_model=lambda spec, position: advance(0 if position == 0 else 1, info=spec),
+        )
+        advance(1)
+    comparison.sources.update(train=str(train), test=None if test is None else str(test))
+    print_leaderboard(comparison)
+    if report is not None:
+        from unrated.evaluation.report import write_report
+
+        paths = write_report(comparison, report)
+        console.print(f"report → {paths['html']} (and results.json, results.csv, PNGs)")
+
+
+def _split_specs(text: str) -> list[str]:
+    """Split on commas that start a new model (``name:`` or a known name), not inside params."""
+    specs: list[str] = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        if specs and "=" in part and ":" not in part:
+            specs[-1] += "," + part  # a key=value that belongs to the previous spec
+        else:
+            specs.append(part)
+    return specs
+
+
+def print_leaderboard(comparison: Comparison) -> None:
+    """Rich table: metric means with 95% intervals, the paired test, costs."""
+    cutoff = max(comparison.k)
+    shown = [f"ndcg@{cutoff}", f"recall@{cutoff}"]
+    if console.width >= 120:
+        shown.append(f"truncated_recall@{cutoff}")
+    table = Table(title=f"{comparison.split.protocol}: {comparison.best.report.n_users:,} users")
+    for column in (
+        "#",
+        "model",
+        *shown,
+        f"vs best ({comparison.primary})",
+        "fit s",
+        "rec s",
+        "MiB",
+    ):
+        table.add_column(column, justify="left" if column == "model" else "right")
+    for rank, result in enumerate(comparison.results, start=1):
+        cells = [
+            f"{result.intervals[m].mean:.4f} [dim]±{_half(result.intervals[m]):.4f}[/]"
+            for m in shown
+        ]
+        test = result.versus_best
+        versus = (
+            "—"
+            if test is None
+            else (
+                f"{test.difference.mean:+.4f} p={test.p_value:.1g}"
+                + ("" if test.significant else " [yellow](noise)[/]")
+            )
+        )
+        memory = result.peak_memory_bytes
+        table.add_row(
+            str(rank),
+            result.spec,
+            *cells,
+            versus,
+            f"{result.fit_seconds:.1f}",
+            f"{result.report.seconds:.1f}",
+            "" if memory is None else f"{memory / 2**20:.0f}",
+        )
+    console.print(table)
+    console.print(f"[dim]{PROTOCOL_NOTE}; ± half-width of the 95% bootstrap interval[/]")
+    for result in comparison.results:
+        if result.sampled:
+            values = ", ".join(f"{k} {v:.4f}" for k, v in result.sampled.items())
+            console.print(f"[red]sampled[/] {result.spec}: {values}")
+
+
+def _half(interval: object) -> float:
+    return (interval.high - interval.low) / 2  # type: ignore[attr-defined, no-any-return]

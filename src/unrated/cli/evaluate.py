@@ -1,0 +1,64 @@
+"""``unrated evaluate``: full-catalogue ranking metrics of a saved model on a test file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from unrated.cli import app
+from unrated.cli._options import (
+    ItemCol,
+    TimeCol,
+    UserCol,
+    WeightCol,
+    console,
+    fmt,
+    parse_ks,
+    read_data,
+)
+from unrated.evaluation.metrics import PER_USER_METRICS
+from unrated.evaluation.protocol import PROTOCOL_NOTE, Report, evaluate
+from unrated.modelfile import load_model
+
+
+@app.command("evaluate")
+def evaluate_command(
+    model: Annotated[Path, typer.Argument(help="Model file written by 'unrated fit'.")],
+    test: Annotated[Path, typer.Argument(help="Held-out interactions (e.g. split/test.csv).")],
+    k: Annotated[str, typer.Option("-k", help="List lengths, comma-separated.")] = "10,20",
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+    user_col: UserCol = None,
+    item_col: ItemCol = None,
+    time_col: TimeCol = None,
+    weight_col: WeightCol = None,
+) -> None:
+    """Rank the whole catalogue for each test user (training items excluded) and score it."""
+    ks = parse_ks(k)
+    recommender = load_model(model)
+    held_out = read_data(test, user_col, item_col, time_col, weight_col)
+    report = evaluate(recommender, held_out, k=ks, split_name=str(test))
+    if as_json:
+        print(json.dumps(report.to_dict(), indent=2))
+        return
+    print_report(report)
+
+
+def print_report(report: Report) -> None:
+    """A metrics × k table with the protocol in its caption."""
+    table = Table(title=f"{report.model} on {report.split}: {report.n_users:,} users")
+    table.add_column("metric")
+    for cutoff in report.k:
+        table.add_column(f"@{cutoff}", justify="right")
+    summary = report.summary()
+    for name in [*PER_USER_METRICS, "coverage", "popularity"]:
+        table.add_row(name, *[fmt(summary[f"{name}@{c}"]) for c in report.k])
+    console.print(table)
+    console.print(f"[dim]{PROTOCOL_NOTE}[/]")
+    if report.dropped_test_pairs:
+        console.print(
+            f"{report.dropped_test_pairs:,} test pairs skipped: user or item unknown to the model"
+        )

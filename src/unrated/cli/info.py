@@ -1,0 +1,32 @@
+"""``unrated info``: what a model file holds, without loading the model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from unrated.cli import app
+from unrated.cli._options import console
+from unrated.modelfile import load_model
+
+
+@app.command()
+def info(
+    model: Annotated[Path, typer.Argument(help="Model file written by 'unrated fit'.")],
+) -> None:
+    """Model name, parameters, sizes and the training-data fingerprint of a model file."""
+    recommender = load_model(model)
+    details = {
+        "model": recommender.key,
+        "params": recommender.get_params(),
+        "users": len(recommender.users_),
+        "items": len(recommender.items_),
+        "training pairs": recommender.seen_.nnz,
+        "trained_on": getattr(recommender, "trained_on_", ""),
+        "item names": getattr(recommender, "item_names_", None) is not None,
+    }
+    for key, value in details.items():
+        console.print(f"[bold]{key}[/]: {json.dumps(value) if isinstance(value, dict) else value}")

@@ -1,0 +1,149 @@
+"""``unrated quickstart``: sample shop (or your file) -> split -> fit -> evaluate -> look."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated
+
+import numpy as np
+import typer
+from rich.table import Table
+
+from unrated.cli import app
+from unrated.cli._options import (
+    ItemCol,
+    TimeCol,
+    UserCol,
+    WeightCol,
+    console,
+    fmt,
+    read_data,
+    write_frame,
+)
+from unrated.data.interactions import Interactions
+from unrated.data.io import read_interactions, read_item_names
+from unrated.data.split import split_holdout
+from unrated.evaluation.protocol import PROTOCOL_NOTE, evaluate
+from unrated.models.base import Recommender
+from unrated.models.registry import DEFAULT_MODEL, make_model
+
+_SHOWN = {
+    "ndcg@20": "NDCG@20",
+    "recall@20": "Recall@20",
+    "truncated_recall@20": "tRecall@20",
+    "precision@10": "P@10",
+    "hit_rate@10": "Hit@10",
+    "coverage@20": "Cov@20",
+}
+
+
+@app.command()
+def quickstart(
+    data: Annotated[
+        Path | None,
+        typer.Option("--data", help="Your interactions file instead of the sample shop."),
+    ] = None,
+    items: Annotated[Path | None, typer.Option("--items", help="Item names for --data.")] = None,
+    model: Annotated[str, typer.Option("--model", "-m", help="Model spec to try.")] = DEFAULT_MODEL,
+    save: Annotated[
+        Path | None, typer.Option("--save", help="Also write the sample shop's CSV files here.")
+    ] = None,
+    user_col: UserCol = None,
+    item_col: ItemCol = None,
+    time_col: TimeCol = None,
+    weight_col: WeightCol = None,
+) -> None:
+    """The whole path in one go: data, a 20% per-user holdout, MODEL vs popular, one customer."""
+    candidate = make_model(model)
+    if data is None:
+        from unrated.data.sample_shop import make_sample_shop
+
+        shop = make_sample_shop()
+        interactions = read_interactions(shop.purchases)
+        names = dict(
+            zip(shop.products["product_id"].to_list(), shop.products["name"].to_list(), strict=True)
+        )
+        source = "the bundled sample shop (generated, offline)"
+        if save is not None:
+            save.mkdir(parents=True, exist_ok=True)
+            write_frame(shop.purchases, save / "purchases.csv")
+            write_frame(shop.products, save / "products.csv")
+    else:
+        interactions = read_data(data, user_col, item_col, time_col, weight_col)
+        names = read_item_names(items) if items is not None else {}
+        source = str(data)
+    console.rule("[bold]unrated quickstart")
+    console.print(f"data: {source}: {interactions!r}")
+    split = split_holdout(interactions, fraction=0.2, seed=0)
+    console.print(
+        f"split: {split.protocol}: {split.train.nnz:,} train / {split.test.nnz:,} test pairs"
+    )
+
+    results = {}
+    for recommender in (make_model("popular"), candidate):
+        started = time.perf_counter()
+        recommender.fit(split.train)
+        results[model if recommender is candidate else "popular"] = (
+            recommender,
+            evaluate(recommender, split),
+            time.perf_counter() - started,
+        )
+    table = Table(title="held-out ranking quality")
+    for column in ("model", *_SHOWN.values(), "s"):
+        table.add_column(
+            column,
+            justify="left" if column == "model" else "right",
+            min_width=len(column),
+            no_wrap=True,
+        )
+    for name, (_, report, seconds) in results.items():
+        summary = report.summary()
+        table.add_row(name, *[fmt(summary[m]) for m in _SHOWN], f"{seconds:.1f}")
+    console.print(table)
+    console.print(f"[dim]{PROTOCOL_NOTE}; tRecall = truncated recall; Cov = catalogue coverage[/]")
+    _show_customer(results[model][0], split.train, split.test, names)
+    if data is None:
+        target = save or Path("shop")
+        console.print(
+            "\nnext: try it on your own data —\n"
+            + ("" if save else f"  unrated quickstart --save {target}\n")
+            + f"  unrated split {target}/purchases.csv --out {target}/split\n"
+            f"  unrated fit {target}/split/train.csv --items {target}/products.csv "
+            "--out shop.unrated\n"
+            f"  unrated evaluate shop.unrated {target}/split/test.csv\n"
+            "  unrated recommend shop.unrated --user C00001 -k 10"
+        )
+
+
+def _show_customer(
+    recommender: Recommender, train: Interactions, test: Interactions, names: dict[str, str]
+) -> None:
+    """One customer's purchases beside their recommendations; ✓ marks a held-out purchase."""
+    train_counts = np.diff(train.matrix.indptr)
+    test_counts = np.diff(test.matrix.indptr)
+    eligible = np.flatnonzero((test_counts > 0) & (train_counts >= 5))
+    if len(eligible) == 0:
+        return
+    user_idx = int(eligible[np.argsort(train_counts[eligible], kind="stable")[len(eligible) // 2]])
+    user_id = train.users.ids[user_idx]
+    bought = train.matrix[user_idx]
+    order = np.argsort(-bought.data, kind="stable")[:10]
+    history = train.items.take(bought.indices[order]).tolist()
+    recs = recommender.recommend([user_id], k=10)
+    held_out = set(test.items.take(test.matrix[user_idx].indices).tolist())
+    table = Table(title=f"customer {user_id}: {len(bought.indices)} items bought (top 10 shown)")
+    table.add_column("bought before")
+    table.add_column("recommended (✓ = bought later, held out)")
+    rows = max(len(history), recs.item_ids.shape[1])
+    for r in range(rows):
+        left = _label(history[r], names) if r < len(history) else ""
+        item = recs.item_ids[0, r] if r < recs.item_ids.shape[1] else None
+        right = "" if item is None else ("✓ " if item in held_out else "  ") + _label(item, names)
+        table.add_row(left, right)
+    console.print(table)
+
+
+def _label(item_id: object, names: dict[str, str]) -> str:
+    name = names.get(str(item_id), "")
+    return f"{name} [dim]{item_id}[/]" if name else str(item_id)

@@ -1,0 +1,61 @@
+"""``unrated split``: cut a log into train.csv and test.csv for honest evaluation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from unrated.cli import app
+from unrated.cli._options import (
+    ItemCol,
+    TimeCol,
+    UserCol,
+    WeightCol,
+    console,
+    read_data,
+    write_frame,
+)
+from unrated.data.interactions import interactions_to_frame
+from unrated.data.split import PROTOCOLS, split_data
+from unrated.errors import InvalidParameterError
+
+
+@app.command("split")
+def split_command(
+    data: Annotated[Path, typer.Argument(help="Interactions (CSV, TSV, Parquet).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Folder for train.csv and test.csv.")],
+    protocol: Annotated[
+        str,
+        typer.Option(
+            help="holdout: random 20% per user (≥5 items); last: each user's "
+            "latest item; time: the latest 20% of the log."
+        ),
+    ] = "holdout",
+    fraction: Annotated[float, typer.Option(help="Share held out (holdout, time).")] = 0.2,
+    seed: Annotated[int, typer.Option(help="Random seed (holdout).")] = 0,
+    user_col: UserCol = None,
+    item_col: ItemCol = None,
+    time_col: TimeCol = None,
+    weight_col: WeightCol = None,
+) -> None:
+    """Split DATA into OUT/train.csv and OUT/test.csv (original ids, weights, times)."""
+    if protocol not in PROTOCOLS:
+        raise InvalidParameterError(
+            f"--protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}"
+        )
+    interactions = read_data(data, user_col, item_col, time_col, weight_col)
+    split = split_data(interactions, protocol, fraction=fraction, seed=seed)
+    out.mkdir(parents=True, exist_ok=True)
+    write_frame(interactions_to_frame(split.train), out / "train.csv")
+    write_frame(interactions_to_frame(split.test), out / "test.csv")
+    console.print(
+        f"{split.protocol}: train {split.train.nnz:,} pairs, test {split.test.nnz:,} pairs "
+        f"({split.test.matrix.getnnz(axis=1).astype(bool).sum():,} users) → {out}/"
+        + (
+            f"; {split.dropped_test_pairs:,} test pairs dropped (user or item not in train)"
+            if split.dropped_test_pairs
+            else ""
+        )
+    )

@@ -1,0 +1,58 @@
+"""Uncertainty of a mean over users: bootstrap intervals and paired comparisons.
+
+Two models evaluated on the same users are compared user by user (paired), which is far
+more sensitive than comparing two intervals: most of the spread between users is shared.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A mean with its 95% percentile-bootstrap interval."""
+
+    mean: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """A − B over the same users: mean difference with its 95% bootstrap interval.
+
+    ``p_value`` is a two-sided paired t-test's (H0: equal means).
+    """
+
+    difference: Interval
+    p_value: float
+
+    @property
+    def significant(self) -> bool:
+        """True when the 95% interval of the difference excludes 0."""
+        return self.difference.low > 0 or self.difference.high < 0
+
+
+def bootstrap_indices(n_users: int, *, rounds: int = 1000, seed: int = 0) -> np.ndarray:
+    """(rounds, n_users) user resamples; reuse them for every model so intervals are paired."""
+    return np.random.default_rng(seed).integers(0, n_users, size=(rounds, n_users))
+
+
+def bootstrap_interval(values: np.ndarray, resamples: np.ndarray) -> Interval:
+    """Mean of ``values`` with the 2.5 and 97.5 percentiles of its bootstrap means."""
+    means = values[resamples].mean(axis=1)
+    low, high = np.percentile(means, [2.5, 97.5])
+    return Interval(float(values.mean()), float(low), float(high))
+
+
+def paired_test(a: np.ndarray, b: np.ndarray, resamples: np.ndarray) -> PairedTest:
+    """Compare per-user values ``a`` and ``b`` of two models on the same users."""
+    difference = a - b
+    if np.allclose(difference, 0):
+        return PairedTest(Interval(0.0, 0.0, 0.0), 1.0)
+    p_value = float(stats.ttest_rel(a, b).pvalue)
+    return PairedTest(bootstrap_interval(difference, resamples), p_value)

@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+import pytest
+
+import unrated as ur
+
+
+def test_report_keeps_per_user_values(ml100k_split: ur.Split) -> None:
+    report = ur.evaluate(ur.Popular().fit(ml100k_split.train), ml100k_split, k=(5, 20))
+    assert report.k == (5, 20)
+    assert set(report.per_user) >= {"ndcg@5", "ndcg@20", "recall@20", "truncated_recall@20"}
+    assert all(len(v) == report.n_users for v in report.per_user.values())
+    assert report.summary()["ndcg@20"] == pytest.approx(report.per_user["ndcg@20"].mean())
+    assert report.to_frame().height == report.n_users
+    assert "holdout" in report.to_dict()["split"]
+
+
+def test_test_file_with_other_ids_is_reindexed(ml100k_split: ur.Split) -> None:
+    model = ur.EASE().fit(ml100k_split.train)
+    direct = ur.evaluate(model, ml100k_split)
+    coo = ml100k_split.test.matrix.tocoo()
+    frame = pl.DataFrame(
+        {
+            "user_id": ml100k_split.test.users.take(coo.row).tolist() + ["stranger"],
+            "item_id": ml100k_split.test.items.take(coo.col).tolist() + ["1"],
+        }
+    )
+    via_frame = ur.evaluate(model, frame)
+    assert via_frame.dropped_test_pairs == 1
+    np.testing.assert_allclose(via_frame.summary()["ndcg@20"], direct.summary()["ndcg@20"])
+
+
+def test_bad_k(ml100k_split: ur.Split) -> None:
+    with pytest.raises(ur.InvalidParameterError, match="k must be"):
+        ur.evaluate(ur.Popular().fit(ml100k_split.train), ml100k_split, k=0)

@@ -1,0 +1,133 @@
+"""The contract every registered model keeps (parametrised over MODELS)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import unrated as ur
+from unrated.modelfile import load_model, save_model
+from unrated.models.registry import MODELS
+
+#: NDCG@20 floors on ML-100k, 20% per-user holdout, seed 0 (measured values in comments).
+NDCG_FLOORS = {"popular": 0.20, "item-knn": 0.36, "ease": 0.43}
+PERSONAL = [key for key in MODELS if key != "popular"]
+ALL = list(MODELS)
+
+
+def fitted(key: str, data: ur.Interactions) -> ur.Recommender:
+    return MODELS[key]().fit(data)
+
+
+@pytest.mark.parametrize("key", PERSONAL)
+def test_checkerboard_top1_is_the_missing_item(key: str, checkerboard: ur.Interactions) -> None:
+    model = fitted(key, checkerboard)
+    recs = model.recommend(list(range(8)), k=1)
+    assert recs.item_ids[:, 0].tolist() == list(range(8))
+
+
+@pytest.mark.parametrize("key", ALL)
+def test_never_recommends_seen_items(key: str, ml100k_split: ur.Split) -> None:
+    model = fitted(key, ml100k_split.train)
+    recs = model.recommend(model.users_.ids, k=50)
+    seen = model.seen_
+    rows = np.repeat(np.arange(len(recs)), 50)
+    assert not np.asarray(seen[rows, recs.item_idx.ravel()]).any()
+    assert (recs.item_idx >= 0).all()
+    assert all(len(set(row)) == 50 for row in recs.item_idx.tolist())
+
+
+@pytest.mark.parametrize("key", ALL)
+def test_batch_equals_single(key: str, ml100k_split: ur.Split) -> None:
+    model = fitted(key, ml100k_split.train)
+    users = model.users_.ids[:25]
+    batch = model.recommend(users, k=10)
+    for row, user in enumerate(users):
+        single = model.recommend(user, k=10)
+        assert single.item_ids.shape == (1, 10)
+        assert single.item_idx[0].tolist() == batch.item_idx[row].tolist()
+        np.testing.assert_array_equal(single.scores[0], batch.scores[row])
+
+
+@pytest.mark.parametrize("key", ALL)
+def test_fold_in_of_a_training_row_equals_recommend(key: str, ml100k_split: ur.Split) -> None:
+    model = fitted(key, ml100k_split.train)
+    users = model.users_.ids[:20]
+    histories = []
+    for user in users:
+        row = model.seen_[model.users_.positions([user], kind="user")[0]]
+        histories.append(
+            dict(zip(model.items_.take(row.indices).tolist(), row.data.tolist(), strict=True))
+        )
+    folded = model.recommend_history(histories, k=10)
+    known = model.recommend(users, k=10)
+    assert folded.item_idx.tolist() == known.item_idx.tolist()
+    assert folded.n_unknown_items == 0
+
+
+@pytest.mark.parametrize("key", ALL)
+def test_save_load_gives_identical_scores(key: str, ml100k_split: ur.Split, tmp_path: Path) -> None:
+    model = fitted(key, ml100k_split.train)
+    path = save_model(model, tmp_path / "model.unrated")
+    loaded = load_model(path)
+    assert type(loaded) is type(model)
+    assert loaded.get_params() == model.get_params()
+    users = model.users_.ids[:100]
+    a, b = model.recommend(users, k=20), loaded.recommend(users, k=20)
+    np.testing.assert_array_equal(a.item_idx, b.item_idx)
+    np.testing.assert_array_equal(a.scores, b.scores)
+    np.testing.assert_array_equal(
+        model.similar_items(model.items_.ids[:5]).item_idx,
+        loaded.similar_items(model.items_.ids[:5]).item_idx,
+    )
+
+
+@pytest.mark.parametrize("key", ALL)
+def test_refit_replaces_state(
+    key: str, ml100k_split: ur.Split, checkerboard: ur.Interactions
+) -> None:
+    model = fitted(key, ml100k_split.train)
+    model.fit(checkerboard)
+    assert len(model.items_) == 8
+    assert model.recommend([0], k=3).item_ids.shape == (1, 3)
+    with pytest.raises(ur.UnknownIdError):
+        model.recommend(["900"])  # users of the first data set are gone
+
+
+@pytest.mark.parametrize("key", ALL)
+def test_errors(key: str, checkerboard: ur.Interactions) -> None:
+    model = MODELS[key]()
+    with pytest.raises(ur.NotFittedError, match="not fitted yet"):
+        model.recommend([0])
+    model.fit(checkerboard)
+    with pytest.raises(ur.UnknownIdError, match="1 unknown user: 99"):
+        model.recommend([99])
+    with pytest.raises(ur.InvalidParameterError, match="k must be an int ≥ 1"):
+        model.recommend([0], k=0)
+    with pytest.raises(ur.UnknownIdError, match="unknown item"):
+        model.similar_items([42])
+
+
+@pytest.mark.parametrize("key", ALL)
+def test_similar_items_exclude_the_item_itself(key: str, checkerboard: ur.Interactions) -> None:
+    model = fitted(key, checkerboard)
+    recs = model.similar_items(list(range(8)), k=7)
+    for row, item in enumerate(range(8)):
+        assert item not in recs.item_idx[row].tolist()
+
+
+@pytest.mark.parametrize("key", ALL)
+def test_unknown_history_items_are_counted(key: str, checkerboard: ur.Interactions) -> None:
+    model = fitted(key, checkerboard)
+    recs = model.recommend_history([[0, 1, 1234], [5, 999, 998]], k=2)
+    assert recs.n_unknown_items == 3
+    assert 0 not in recs.item_idx[0].tolist() and 1 not in recs.item_idx[0].tolist()
+
+
+@pytest.mark.parametrize("key", ALL)
+def test_ndcg_floor_on_movielens(key: str, ml100k_split: ur.Split) -> None:
+    report = ur.evaluate(fitted(key, ml100k_split.train), ml100k_split, k=20)
+    assert report.n_users == 943
+    assert report.summary()["ndcg@20"] >= NDCG_FLOORS[key]
