@@ -49,12 +49,15 @@ def main() -> None:
     from threadpoolctl import threadpool_limits
 
     numba.set_num_threads(args.threads)
-    print(f"# ials vs implicit: {args.threads} threads, {args.epochs} iterations, "
-          f"best of {args.repeats}; load average at start {os.getloadavg()}")
-    print(f"# numba {numba.__version__}, "
-          f"implicit {implicit_version()}, cpu count {os.cpu_count()}")
-    header = ("| data | users × items, nnz | factors | library | fit s | fit ratio | "
-              "recommend-all s | peak MiB | NDCG@20 | Recall@20 |")
+    print(
+        f"# ials vs implicit: {args.threads} threads, {args.epochs} iterations, "
+        f"best of {args.repeats}; load average at start {os.getloadavg()}"
+    )
+    print(f"# numba {numba.__version__}, implicit {implicit_version()}, cpu count {os.cpu_count()}")
+    header = (
+        "| data | users × items, nnz | factors | library | fit s | fit ratio | "
+        "recommend-all s | peak MiB | NDCG@20 | Recall@20 |"
+    )
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
     with threadpool_limits(limits=1, user_api="blas"):
@@ -65,11 +68,17 @@ def main() -> None:
                 rows = compare(train, test, factors, args)
                 base = rows["implicit"]["fit"]
                 for library, row in rows.items():
-                    quality = (f"{row['ndcg']:.4f} | {row['recall']:.4f}"
-                               if row.get("ndcg") is not None else "– | –")
-                    print(f"| {name} | {shape} | {factors} | {library} | {row['fit']:.2f} | "
-                          f"{row['fit'] / base:.2f} | {row['recommend']:.2f} | "
-                          f"{row['peak']:.0f} | {quality} |", flush=True)
+                    quality = (
+                        f"{row['ndcg']:.4f} | {row['recall']:.4f}"
+                        if row.get("ndcg") is not None
+                        else "– | –"
+                    )
+                    print(
+                        f"| {name} | {shape} | {factors} | {library} | {row['fit']:.2f} | "
+                        f"{row['fit'] / base:.2f} | {row['recommend']:.2f} | "
+                        f"{row['peak']:.0f} | {quality} |",
+                        flush=True,
+                    )
         if args.scaling:
             scaling(args)
     print(f"# load average at end {os.getloadavg()}")
@@ -86,13 +95,16 @@ def load(name: str) -> tuple[Any, Any]:
     import unrated as ur
 
     if name == "ml-100k":
-        split = ur.split_holdout(ur.read_interactions(DATA / "ml-100k" / "ratings.csv"),
-                                 fraction=0.2, seed=0)
+        split = ur.split_holdout(
+            ur.read_interactions(DATA / "ml-100k" / "ratings.csv"), fraction=0.2, seed=0
+        )
         return split.train, split.test
     if name == "gowalla":
         folder = DATA / "gowalla-lightgcn"
-        return (ur.read_interactions(folder / "train.csv"),
-                ur.read_interactions(folder / "test.csv"))
+        return (
+            ur.read_interactions(folder / "train.csv"),
+            ur.read_interactions(folder / "test.csv"),
+        )
     if name.startswith("synthetic-"):
         size = int(float(name.removeprefix("synthetic-").lower().removesuffix("m")) * 1e6)
         split = ur.split_holdout(synthetic(size), fraction=0.2, seed=0)
@@ -123,8 +135,9 @@ def synthetic(n_interactions: int, seed: int = 0) -> Any:
 def _draw(n_users: int, n_items: int, n_draws: int, seed: int) -> sp.csr_matrix:
     rng = np.random.default_rng(seed)
     activity = rng.pareto(2.0, n_users) + 1.0
-    counts = np.minimum(np.maximum(5, np.round(activity / activity.sum() * n_draws)),
-                        n_items // 4).astype(np.int64)
+    counts = np.minimum(
+        np.maximum(5, np.round(activity / activity.sum() * n_draws)), n_items // 4
+    ).astype(np.int64)
     tastes = 64
     item_taste = rng.integers(0, tastes, n_items)
     popularity = 1.0 / np.arange(1, n_items + 1) ** 0.7
@@ -140,8 +153,9 @@ def _draw(n_users: int, n_items: int, n_draws: int, seed: int) -> sp.csr_matrix:
         pick = own & (user_taste == t)
         cdf = np.cumsum(popularity[by_taste[t]]) / popularity[by_taste[t]].sum()
         items[pick] = by_taste[t][np.searchsorted(cdf, draws[pick]).clip(0, len(cdf) - 1)]
-    matrix = sp.csr_matrix((np.ones(len(users), np.float32), (users, items)),
-                           shape=(n_users, n_items))
+    matrix = sp.csr_matrix(
+        (np.ones(len(users), np.float32), (users, items)), shape=(n_users, n_items)
+    )
     matrix.sum_duplicates()
     matrix.data[:] = 1.0
     return matrix
@@ -150,6 +164,7 @@ def _draw(n_users: int, n_items: int, n_draws: int, seed: int) -> sp.csr_matrix:
 # --------------------------------------------------------------------------- measuring
 def peak_rss_mib(run: Callable[[], Any]) -> tuple[Any, float, float]:
     """Run; return (result, seconds, peak RSS added during the run in MiB; Linux)."""
+
     def status(field: str) -> int:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith(field):
@@ -177,8 +192,9 @@ def compare(train: Any, test: Any, factors: int, args: argparse.Namespace) -> di
         _, seconds, peak = peak_rss_mib(lambda m=ours: m.fit(train))
         if seconds < rows["unrated"]["fit"]:
             rows["unrated"] |= {"fit": seconds, "peak": peak, "model": ours}
-        theirs = AlternatingLeastSquares(factors=factors, iterations=args.epochs,
-                                         num_threads=args.threads, random_state=0)
+        theirs = AlternatingLeastSquares(
+            factors=factors, iterations=args.epochs, num_threads=args.threads, random_state=0
+        )
         _, seconds, peak = peak_rss_mib(lambda m=theirs: m.fit(binary, show_progress=False))
         if seconds < rows["implicit"]["fit"]:
             rows["implicit"] |= {"fit": seconds, "peak": peak, "model": theirs}
@@ -199,7 +215,7 @@ def compare(train: Any, test: Any, factors: int, args: argparse.Namespace) -> di
 
 
 def as_unrated(theirs: Any, ours: Any) -> Any:
-    """implicit's factors in an unrated model fitted on the same data (same ranking code)."""
+    """Put implicit's factors in an unrated model fitted on the same data (same ranking code)."""
     from unrated.models.ials import IALS
 
     model = IALS(factors=theirs.factors)
@@ -232,8 +248,11 @@ def scaling(args: argparse.Namespace) -> None:
             started = time.perf_counter()
             IALS(factors=64, epochs=5).fit(data)
             best = min(best, (time.perf_counter() - started - fixed) / 5)
-        print(f"| {data.nnz:,} | {data.n_users:,} × {data.n_items:,} | {best:.3f} | "
-              f"{best / data.nnz * 1e6:.3f} |", flush=True)
+        print(
+            f"| {data.nnz:,} | {data.n_users:,} × {data.n_items:,} | {best:.3f} | "
+            f"{best / data.nnz * 1e6:.3f} |",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

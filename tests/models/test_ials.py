@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
@@ -28,8 +29,9 @@ def exact_users(model: IALS, history: sp.csr_matrix) -> np.ndarray:
     """The closed-form user vectors, by numpy.linalg.solve in float64."""
     conf = model._confidences(history)
     items = model.item_factors_.astype(np.float64)
-    reg = model._row_regularization(conf, items.shape[0]).astype(np.float64)
-    gram = model.unobserved_weight * items.T @ items
+    weights = model.unobserved_weights_.astype(np.float64)
+    reg = model._row_regularization(conf, weights.sum()).astype(np.float64)
+    gram = (items.T * weights) @ items
     out = np.empty((history.shape[0], items.shape[1]))
     for row in range(history.shape[0]):
         cols = conf.indices[conf.indptr[row] : conf.indptr[row + 1]]
@@ -43,14 +45,16 @@ def exact_users(model: IALS, history: sp.csr_matrix) -> np.ndarray:
 @pytest.mark.parametrize("solver", ["cg", "cholesky"])
 def test_fold_in_solves_the_normal_equations_exactly(solver: str, confidence: str) -> None:
     data = small_data()
-    model = IALS(factors=8, epochs=3, solver=solver, confidence=confidence, alpha=2.0,
-                 regularization=0.05).fit(data)
+    model = IALS(
+        factors=8, epochs=3, solver=solver, confidence=confidence, alpha=2.0, regularization=0.05
+    ).fit(data)
     history = data.matrix[:20]
     expected = exact_users(model, history)
     np.testing.assert_allclose(model._fold_in(history), expected, rtol=1e-3, atol=1e-5)
     # Training ends with the same exact solve for every user.
-    np.testing.assert_allclose(model.user_factors_, exact_users(model, data.matrix),
-                               rtol=1e-3, atol=1e-5)
+    np.testing.assert_allclose(
+        model.user_factors_, exact_users(model, data.matrix), rtol=1e-3, atol=1e-5
+    )
 
 
 def test_many_cg_steps_reach_the_cholesky_solution() -> None:
@@ -63,7 +67,7 @@ def test_many_cg_steps_reach_the_cholesky_solution() -> None:
 def test_loss_decreases_with_exact_solves() -> None:
     data = small_data(2)
     losses = [IALS(factors=6, epochs=e, solver="cholesky").fit(data).loss_ for e in (1, 2, 4, 8)]
-    assert all(a >= b for a, b in zip(losses, losses[1:], strict=False))
+    assert all(a >= b for a, b in itertools.pairwise(losses))
 
 
 def test_same_seed_same_factors_and_other_seed_differs() -> None:

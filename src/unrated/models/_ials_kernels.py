@@ -2,10 +2,12 @@
 
 Every kernel solves, for each row r of a CSR matrix (a user's items, or an item's users),
 
-    A_r x_r = b_r,   A_r = G + reg_r I + Σ_j c_rj y_j y_jᵀ,   b_r = Σ_j c_rj y_j,
+    A_r x_r = b_r,   A_r = s_r G + reg_r I + Σ_j c_rj y_j y_jᵀ,   b_r = Σ_j c_rj y_j,
 
-where G = α0 YᵀY is the (already scaled) Gramian of the fixed side Y, and writes the row's
-objective x'A x − 2 b'x + Σ_j c_rj (its share of the training loss) to ``objective``.
+where G = Yᵀ diag(a) Y is the Gramian of the fixed side Y weighted by the unobserved
+weights a, and s_r the row's own unobserved weight (1 when the weights are in G). Each
+kernel writes the row's objective x'A x − 2 b'x + Σ_j c_rj (its share of the training
+loss) to ``objective``.
 Rows are independent and each is computed by one thread in a fixed order, so results never
 depend on thread scheduling, nor on which other rows are solved in the same call.
 """
@@ -15,11 +17,9 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-_JIT = {"parallel": True, "cache": True, "fastmath": True, "nogil": True}
-
 
 @numba.njit(cache=True, fastmath=True, inline="always")
-def _dot(a, b):  # type: ignore[no-untyped-def]
+def _dot(a: np.ndarray, b: np.ndarray) -> np.float32:
     total = np.float32(0.0)
     for k in range(a.shape[0]):
         total += a[k] * b[k]
@@ -31,13 +31,22 @@ GROUP = 8
 
 
 @numba.njit(cache=True, fastmath=True, inline="always")
-def _dots_2x4(u0, u1, g, i, lo, hi, out0, out1):  # type: ignore[no-untyped-def]
+def _dots_2x4(
+    u0: np.ndarray,
+    u1: np.ndarray,
+    g: np.ndarray,
+    i: int,
+    last: int,
+    lo: int,
+    hi: int,
+    out0: np.ndarray,
+    out1: np.ndarray,
+) -> None:
     """out_q[i..i+3] = g[i..i+3, lo:hi] · u_q[lo:hi] for q = 0, 1: a register tile.
 
-    Rows past the end of ``g`` repeat its last row and are not stored. Each output is the
-    same sequence of operations whatever its position, so results never depend on grouping.
+    Rows past ``last`` repeat row ``last`` and are not stored. Each output is the same
+    sequence of operations whatever its position, so results never depend on grouping.
     """
-    last = g.shape[0] - 1
     g0, g1, g2, g3 = g[i], g[min(i + 1, last)], g[min(i + 2, last)], g[min(i + 3, last)]
     s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = np.float32(0.0)
     for k in range(lo, hi):
@@ -60,22 +69,34 @@ def _dots_2x4(u0, u1, g, i, lo, hi, out0, out1):  # type: ignore[no-untyped-def]
 
 
 @numba.njit(cache=True, fastmath=True, inline="always")
-def _apply(indptr, indices, conf, other, gram, reg, first, v, out, active):  # type: ignore[no-untyped-def]
+def _apply(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    conf: np.ndarray,
+    other: np.ndarray,
+    gram: np.ndarray,
+    scale: np.ndarray,
+    reg: np.ndarray,
+    first: int,
+    v: np.ndarray,
+    out: np.ndarray,
+    active: np.ndarray,
+) -> None:
     """out[q] = A_(first+q) v[q] for the active rows q of the group (others: garbage)."""
     group, d = v.shape
     scratch = np.empty(d, dtype=np.float32)
     for i in range(0, d, 4):
         for q in range(0, group, 2):
             if q + 1 < group:
-                _dots_2x4(v[q], v[q + 1], gram, i, 0, d, out[q], out[q + 1])
+                _dots_2x4(v[q], v[q + 1], gram, i, d - 1, 0, d, out[q], out[q + 1])
             else:  # odd tail: pair the row with itself
-                _dots_2x4(v[q], v[q], gram, i, 0, d, out[q], scratch)
+                _dots_2x4(v[q], v[q], gram, i, d - 1, 0, d, out[q], scratch)
     for q in range(group):
         if not active[q]:
             continue
         row = first + q
         for k in range(d):
-            out[q, k] += reg[row] * v[q, k]
+            out[q, k] = scale[row] * out[q, k] + reg[row] * v[q, k]
         for idx in range(indptr[row], indptr[row + 1]):
             y = other[indices[idx]]
             t = conf[idx] * _dot(y, v[q])
@@ -83,8 +104,20 @@ def _apply(indptr, indices, conf, other, gram, reg, first, v, out, active):  # t
                 out[q, k] += t * y[k]
 
 
-@numba.njit(**_JIT)
-def cg_solve(indptr, indices, conf, other, gram, reg, x, steps, tolerance, objective):  # type: ignore[no-untyped-def]
+@numba.njit(parallel=True, cache=True, fastmath=True, nogil=True)
+def cg_solve(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    conf: np.ndarray,
+    other: np.ndarray,
+    gram: np.ndarray,
+    scale: np.ndarray,
+    reg: np.ndarray,
+    x: np.ndarray,
+    steps: int,
+    tolerance: float,
+    objective: np.ndarray,
+) -> None:
     """Conjugate gradient from the current rows of ``x`` (updated in place), per row.
 
     Each row stops after ``steps`` steps, or once ‖r‖ ≤ tolerance·‖b‖ (0: never early).
@@ -111,7 +144,7 @@ def cg_solve(indptr, indices, conf, other, gram, reg, x, steps, tolerance, objec
                 mass[q] += c
                 for k in range(d):
                     b[q, k] += c * y[k]
-        _apply(indptr, indices, conf, other, gram, reg, first, xg, ap, active)
+        _apply(indptr, indices, conf, other, gram, scale, reg, first, xg, ap, active)
         for q in range(size):
             for k in range(d):
                 r[q, k] = b[q, k] - ap[q, k]
@@ -125,7 +158,7 @@ def cg_solve(indptr, indices, conf, other, gram, reg, x, steps, tolerance, objec
                 n_active += active[q]
             if n_active == 0:
                 break
-            _apply(indptr, indices, conf, other, gram, reg, first, p, ap, active)
+            _apply(indptr, indices, conf, other, gram, scale, reg, first, p, ap, active)
             for q in range(size):
                 if not active[q]:
                     continue
@@ -147,8 +180,18 @@ def cg_solve(indptr, indices, conf, other, gram, reg, x, steps, tolerance, objec
             objective[first + q] = mass[q] - _dot(b[q], xg[q]) - _dot(xg[q], r[q])
 
 
-@numba.njit(**_JIT)
-def cholesky_solve(indptr, indices, conf, other, gram, reg, x, objective):  # type: ignore[no-untyped-def]
+@numba.njit(parallel=True, cache=True, fastmath=True, nogil=True)
+def cholesky_solve(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    conf: np.ndarray,
+    other: np.ndarray,
+    gram: np.ndarray,
+    scale: np.ndarray,
+    reg: np.ndarray,
+    x: np.ndarray,
+    objective: np.ndarray,
+) -> None:
     """Exact solve of every row by Cholesky factorisation (float64), into ``x``."""
     n_rows, d = x.shape
     for row in numba.prange(n_rows):
@@ -157,7 +200,7 @@ def cholesky_solve(indptr, indices, conf, other, gram, reg, x, objective):  # ty
         mass = 0.0
         for i in range(d):
             for k in range(i + 1):
-                a[i, k] = gram[i, k]
+                a[i, k] = scale[row] * gram[i, k]
             a[i, i] += reg[row]
         for idx in range(indptr[row], indptr[row + 1]):
             y = other[indices[idx]]
@@ -198,28 +241,31 @@ def cholesky_solve(indptr, indices, conf, other, gram, reg, x, objective):  # ty
         objective[row] = mass - bx  # at the exact solution x'Ax = b'x
 
 
-@numba.njit(**_JIT)
-def gramian(y, scale):  # type: ignore[no-untyped-def]
-    """scale · YᵀY: float32 tiles over chunks of Y's rows, summed in float64 in chunk order
-    (the same order whatever the number of threads)."""
+@numba.njit(parallel=True, cache=True, fastmath=True, nogil=True)
+def gramian(y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Yᵀ diag(weights) Y, in float32 tiles over chunks of rows summed in float64.
+
+    The chunks are summed in a fixed order, whatever the number of threads.
+    """
     n, d = y.shape
     chunk = 512
     out = np.zeros((d, d), dtype=np.float64)
     block = np.empty((d, chunk), dtype=np.float32)
+    root = np.sqrt(weights).astype(np.float32)
     n_pairs = (d + 1) // 2
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         width = stop - start
         for i in numba.prange(d):  # this chunk, transposed: rows of block are columns of y
             for k in range(width):
-                block[i, k] = y[start + k, i]
+                block[i, k] = y[start + k, i] * root[start + k]
         for pair in numba.prange(n_pairs):
             i = 2 * pair
             i1 = min(i + 1, d - 1)
             part0 = np.empty(d, dtype=np.float32)
             part1 = np.empty(d, dtype=np.float32)
             for j in range(i - i % 4, d, 4):
-                _dots_2x4(block[i], block[i1], block, j, 0, width, part0, part1)
+                _dots_2x4(block[i], block[i1], block, j, d - 1, 0, width, part0, part1)
             for j in range(i - i % 4, d):
                 out[i, j] += part0[j]
                 if i1 != i:
@@ -227,7 +273,23 @@ def gramian(y, scale):  # type: ignore[no-untyped-def]
     result = np.empty((d, d), dtype=np.float32)
     for i in range(d):
         for j in range(i, d):
-            value = np.float32(scale * out[i, j])
+            value = np.float32(out[i, j])
             result[i, j] = value
             result[j, i] = value
     return result
+
+
+@numba.njit(parallel=True, cache=True, fastmath=True, nogil=True)
+def dot_rows(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    """Write a bᵀ into ``out``; each entry by the same code whatever the batch (BLAS: not so)."""
+    n, d = a.shape
+    m = b.shape[0]
+    tile = 64
+    for block in numba.prange((m + tile - 1) // tile):
+        lo = block * tile
+        hi = min(lo + tile, m)
+        spare = np.empty(m, dtype=np.float32)
+        for r in range(0, n, 2):
+            second = out[r + 1] if r + 1 < n else spare
+            for j in range(lo, hi, 4):
+                _dots_2x4(a[r], a[min(r + 1, n - 1)], b, j, hi - 1, 0, d, out[r], second)

@@ -22,8 +22,10 @@ EXACT_MAX_STEPS = 25
 
 
 class IALS(Recommender):
-    """Implicit alternating least squares, as tuned by Rendle et al. ("Revisiting the
-    Performance of iALS on Item Recommendation Benchmarks", RecSys 2022).
+    """Implicit alternating least squares (Hu, Koren & Volinsky 2008; Rendle et al. 2022).
+
+    Tuned as in Rendle, Krichene, Zhang & Koren, "Revisiting the Performance of iALS on
+    Item Recommendation Benchmarks" (RecSys 2022).
 
     User and item vectors w_u, h_i (``factors`` long) minimise
 
@@ -51,6 +53,7 @@ class IALS(Recommender):
 
     key = "ials"
     needs_history = False
+    _gramian_cache: np.ndarray | None = None
 
     def __init__(
         self,
@@ -60,6 +63,7 @@ class IALS(Recommender):
         regularization: float = 0.003,
         regularization_exponent: float = 1.0,
         unobserved_weight: float = 0.1,
+        unobserved_exponent: float = 0.0,
         alpha: float = 1.0,
         confidence: str = "binary",
         solver: str = "cg",
@@ -71,6 +75,7 @@ class IALS(Recommender):
         self.regularization = regularization
         self.regularization_exponent = regularization_exponent
         self.unobserved_weight = unobserved_weight
+        self.unobserved_exponent = unobserved_exponent
         self.alpha = alpha
         self.confidence = confidence
         self.solver = solver
@@ -84,6 +89,9 @@ class IALS(Recommender):
         check_float(self.regularization, "regularization", name)
         check_float(self.regularization_exponent, "regularization_exponent", name)
         check_float(self.unobserved_weight, "unobserved_weight", name)
+        check_float(
+            self.unobserved_exponent, "unobserved_exponent", name, minimum=-2.0, maximum=2.0
+        )
         check_float(self.alpha, "alpha", name)
         check_choice(self.confidence, "confidence", name, CONFIDENCES)
         check_choice(self.solver, "solver", name, SOLVERS)
@@ -103,11 +111,22 @@ class IALS(Recommender):
         conf.sort_indices()
         return conf
 
-    def _row_regularization(self, conf: sp.csr_matrix, n_other: int) -> np.ndarray:
-        """λ (C_r + α0·n_other)^ν for every row (Rendle et al. 2022, §3.2)."""
-        mass = np.asarray(conf.sum(axis=1), dtype=np.float64).ravel()
-        base = mass + self.unobserved_weight * n_other
-        return (self.regularization * base**self.regularization_exponent).astype(np.float32)
+    def _unobserved_weights(self, conf: sp.csr_matrix) -> np.ndarray:
+        """a_i = α0 |I| f_i^β / Σ_j f_j^β (mean α0; all α0 when β = 0), f_i = users of i."""
+        n_items = conf.shape[1]
+        if self.unobserved_exponent == 0.0:
+            return np.full(n_items, self.unobserved_weight, dtype=np.float32)
+        counts = np.maximum(np.bincount(conf.indices, minlength=n_items), 1.0)
+        powered = counts**self.unobserved_exponent
+        weights = self.unobserved_weight * n_items * powered / powered.sum()
+        return np.asarray(weights, dtype=np.float32)
+
+    def _row_regularization(
+        self, conf: sp.csr_matrix, unobserved: np.ndarray | np.float64
+    ) -> np.ndarray:
+        """λ (C_r + U_r)^ν: C_r the row's confidence mass, U_r its unobserved weight mass."""
+        mass = np.asarray(conf.sum(axis=1), dtype=np.float64).ravel() + unobserved
+        return np.asarray(self.regularization * mass**self.regularization_exponent, np.float32)
 
     def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
         self._gramian_cache = None
@@ -118,22 +137,24 @@ class IALS(Recommender):
         scale = np.float32(0.1 / np.sqrt(self.factors))
         users = rng.standard_normal((n_users, self.factors), dtype=np.float32) * scale
         items = rng.standard_normal((n_items, self.factors), dtype=np.float32) * scale
-        user_reg = self._row_regularization(conf, n_items)
-        item_reg = self._row_regularization(conf_t, n_users)
+        weights = self._unobserved_weights(conf)
+        user_reg = self._row_regularization(conf, np.float64(weights.sum(dtype=np.float64)))
+        item_reg = self._row_regularization(conf_t, weights.astype(np.float64) * n_users)
+        ones_users = np.ones(n_users, np.float32)
         exact, loss = self.solver == "cholesky", float("nan")
         with progress_bar(self.epochs, "ials") as advance:
             for _ in range(self.epochs):
-                self._solve(conf, items, users, user_reg, exact=exact)
-                objective = self._solve(conf_t, users, items, item_reg, exact=exact)
+                gram = kernels.gramian(items, weights)
+                self._solve(conf, items, users, user_reg, gram, ones_users, exact=exact)
+                gram = kernels.gramian(users, ones_users)
+                objective = self._solve(conf_t, users, items, item_reg, gram, weights, exact=exact)
                 loss = objective.sum(dtype=np.float64) + float(
                     np.dot(user_reg, np.einsum("ij,ij->i", users, users, dtype=np.float64))
                 )
                 advance(info=f"loss {loss:.6g}")
         self.loss_ = loss
-        users[:] = 0.0
-        self._solve(conf, items, users, user_reg, exact=True)
-        self.user_factors_ = users
-        self.item_factors_ = items
+        self.item_factors_, self.unobserved_weights_ = items, weights
+        self.user_factors_ = self._fold_in(conf, confidences=True)
 
     def _solve(
         self,
@@ -141,72 +162,90 @@ class IALS(Recommender):
         other: np.ndarray,
         x: np.ndarray,
         reg: np.ndarray,
+        gram: np.ndarray,
+        scale: np.ndarray,
         *,
         exact: bool,
-        gramian: np.ndarray | None = None,
     ) -> np.ndarray:
         """Update every row of ``x`` in place; return each row's objective (its loss terms).
 
         ``exact`` solves to convergence: by Cholesky, or by conjugate gradient from x (zero
         for fold-in) until ‖r‖ ≤ EXACT_TOLERANCE·‖b‖; otherwise ``cg_steps`` warm steps.
         """
-        if gramian is None:
-            gramian = self._gramian(other)
         objective = np.empty(x.shape[0], dtype=np.float64)
-        args = (conf.indptr, conf.indices, conf.data, other, gramian, reg, x)
+        args = (conf.indptr, conf.indices, conf.data, other, gram, scale, reg, x)
         with numba.parallel_chunksize(1):
             if self.solver == "cholesky" and exact:
                 kernels.cholesky_solve(*args, objective)
             else:
-                steps, tolerance = (EXACT_MAX_STEPS, EXACT_TOLERANCE) if exact else (
-                    self.cg_steps, 0.0)
+                steps, tolerance = (
+                    (EXACT_MAX_STEPS, EXACT_TOLERANCE) if exact else (self.cg_steps, 0.0)
+                )
                 kernels.cg_solve(*args, steps, tolerance, objective)
         return objective
 
-    def _gramian(self, other: np.ndarray) -> np.ndarray:
-        """α0 YᵀY, by a numba kernel: BLAS threads left spinning would slow the solves."""
-        return np.asarray(kernels.gramian(other, float(self.unobserved_weight)))
-
     # ----------------------------------------------------------------- scoring
-    def _fold_in(self, history: sp.csr_matrix) -> np.ndarray:
-        """User vectors solved exactly against the fixed item vectors (as in training)."""
-        if getattr(self, "_gramian_cache", None) is None:
-            self._gramian_cache = self._gramian(self.item_factors_)
-        conf = self._confidences(history)
+    def _fold_in(self, history: sp.csr_matrix, *, confidences: bool = False) -> np.ndarray:
+        """User vectors solved exactly against the fixed items: training's last step too."""
+        if self._gramian_cache is None:
+            self._gramian_cache = kernels.gramian(self.item_factors_, self.unobserved_weights_)
+        conf = history if confidences else self._confidences(history)
         users = np.zeros((history.shape[0], self.item_factors_.shape[1]), dtype=np.float32)
-        reg = self._row_regularization(conf, self.item_factors_.shape[0])
-        self._solve(conf, self.item_factors_, users, reg, exact=True,
-                    gramian=self._gramian_cache)
+        total = np.float64(self.unobserved_weights_.sum(dtype=np.float64))
+        reg = self._row_regularization(conf, total)
+        ones = np.ones(len(users), dtype=np.float32)
+        self._solve(conf, self.item_factors_, users, reg, self._gramian_cache, ones, exact=True)
         return users
 
     def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
         users = self._fold_in(history) if user_idx is None else self.user_factors_[user_idx]
-        return np.asarray(users @ self.item_factors_.T, dtype=np.float32)
+        return self._dot_items(users, self.item_factors_)
 
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
         """Cosine similarity of item vectors."""
         norms = np.linalg.norm(self.item_factors_, axis=1)
-        unit = self.item_factors_ / np.maximum(norms, 1e-12)[:, None]
-        return np.asarray(unit[item_idx] @ unit.T, dtype=np.float32)
+        unit = (self.item_factors_ / np.maximum(norms, 1e-12)[:, None]).astype(np.float32)
+        return self._dot_items(np.ascontiguousarray(unit[item_idx]), unit)
+
+    @staticmethod
+    def _dot_items(rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Rows @ items.T by a kernel whose entries never depend on the batch (BLAS's do)."""
+        out = np.empty((rows.shape[0], items.shape[0]), dtype=np.float32)
+        kernels.dot_rows(
+            np.ascontiguousarray(rows, dtype=np.float32),
+            np.ascontiguousarray(items, dtype=np.float32),
+            out,
+        )
+        return out
 
     def _explain(self, history: sp.csr_matrix, user_idx: int, item_idx: int) -> np.ndarray:
         """Hu et al. 2008 §5: score_ui = Σ_j s_ij c_uj with s_ij = h_iᵀ A_u⁻¹ h_j."""
         conf = self._confidences(history)
         items = self.item_factors_.astype(np.float64)
         seen = items[conf.indices]
-        reg = float(self._row_regularization(conf, items.shape[0])[0])
-        system = self.unobserved_weight * (items.T @ items) + (seen.T * conf.data) @ seen
+        weights = self.unobserved_weights_.astype(np.float64)
+        reg = float(self._row_regularization(conf, np.float64(weights.sum()))[0])
+        system = (items.T * weights) @ items + (seen.T * conf.data) @ seen
         system[np.diag_indices_from(system)] += reg
         weights = np.linalg.solve(system, items[item_idx])
         return np.asarray(conf.data * (seen @ weights), dtype=np.float32)
 
     # ----------------------------------------------------------------- model file
     def _arrays(self) -> dict[str, np.ndarray]:
-        return {"user_factors": self.user_factors_, "item_factors": self.item_factors_}
+        return {
+            "user_factors": self.user_factors_,
+            "item_factors": self.item_factors_,
+            "unobserved_weights": self.unobserved_weights_,
+        }
 
     def _set_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
         self._gramian_cache = None
-        self.user_factors_ = take_array(arrays, "user_factors", np.float32,
-                                        (len(self.users_), self.factors))
-        self.item_factors_ = take_array(arrays, "item_factors", np.float32,
-                                        (len(self.items_), self.factors))
+        self.user_factors_ = take_array(
+            arrays, "user_factors", np.float32, (len(self.users_), self.factors)
+        )
+        self.item_factors_ = take_array(
+            arrays, "item_factors", np.float32, (len(self.items_), self.factors)
+        )
+        self.unobserved_weights_ = take_array(
+            arrays, "unobserved_weights", np.float32, (len(self.items_),)
+        )
