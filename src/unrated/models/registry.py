@@ -12,9 +12,7 @@ from unrated.models.ials import IALS
 from unrated.models.item_knn import ItemKNN
 from unrated.models.popular import Popular
 
-MODELS: dict[str, type[Recommender]] = {
-    cls.key: cls for cls in (Popular, ItemKNN, EASE, IALS)
-}
+MODELS: dict[str, type[Recommender]] = {cls.key: cls for cls in (Popular, ItemKNN, EASE, IALS)}
 
 #: What ``unrated fit`` trains when no model is named: the strongest general model.
 DEFAULT_MODEL = "ease"
