@@ -293,3 +293,11 @@ def dot_rows(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
             second = out[r + 1] if r + 1 < n else spare
             for j in range(lo, hi, 4):
                 _dots_2x4(a[r], a[min(r + 1, n - 1)], b, j, hi - 1, 0, d, out[r], second)
+
+
+def dot_items(rows: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """Rows @ items.T (float32) by :func:`dot_rows`: no entry depends on the batch."""
+    out = np.empty((rows.shape[0], items.shape[0]), dtype=np.float32)
+    f32 = np.float32
+    dot_rows(np.ascontiguousarray(rows, f32), np.ascontiguousarray(items, f32), out)
+    return out
