@@ -46,7 +46,6 @@ def main() -> None:
     args = parse_args()
     os.environ.setdefault("NUMBA_NUM_THREADS", str(args.threads))
     import numba
-    from threadpoolctl import threadpool_limits
 
     numba.set_num_threads(args.threads)
     print(
@@ -60,27 +59,26 @@ def main() -> None:
     )
     print(header)
     print("|" + "---|" * (header.count("|") - 1))
-    with threadpool_limits(limits=1, user_api="blas"):
-        for name in args.datasets.split(","):
-            train, test = load(name)
-            shape = f"{train.n_users:,} × {train.n_items:,}, {train.nnz:,}"
-            for factors in map(int, args.factors.split(",")):
-                rows = compare(train, test, factors, args)
-                base = rows["implicit"]["fit"]
-                for library, row in rows.items():
-                    quality = (
-                        f"{row['ndcg']:.4f} | {row['recall']:.4f}"
-                        if row.get("ndcg") is not None
-                        else "– | –"
-                    )
-                    print(
-                        f"| {name} | {shape} | {factors} | {library} | {row['fit']:.2f} | "
-                        f"{row['fit'] / base:.2f} | {row['recommend']:.2f} | "
-                        f"{row['peak']:.0f} | {quality} |",
-                        flush=True,
-                    )
-        if args.scaling:
-            scaling(args)
+    for name in args.datasets.split(","):
+        train, test = load(name)
+        shape = f"{train.n_users:,} × {train.n_items:,}, {train.nnz:,}"
+        for factors in map(int, args.factors.split(",")):
+            rows = compare(train, test, factors, args)
+            base = rows["implicit"]["fit"]
+            for library, row in rows.items():
+                quality = (
+                    f"{row['ndcg']:.4f} | {row['recall']:.4f}"
+                    if row.get("ndcg") is not None
+                    else "– | –"
+                )
+                print(
+                    f"| {name} | {shape} | {factors} | {library} | {row['fit']:.2f} | "
+                    f"{row['fit'] / base:.2f} | {row['recommend']:.2f} | "
+                    f"{row['peak']:.0f} | {quality} |",
+                    flush=True,
+                )
+    if args.scaling:
+        scaling(args)
     print(f"# load average at end {os.getloadavg()}")
 
 
@@ -181,6 +179,7 @@ def peak_rss_mib(run: Callable[[], Any]) -> tuple[Any, float, float]:
 
 def compare(train: Any, test: Any, factors: int, args: argparse.Namespace) -> dict[str, Any]:
     from implicit.cpu.als import AlternatingLeastSquares
+    from threadpoolctl import threadpool_limits
 
     from unrated.models.ials import IALS
 
@@ -195,7 +194,8 @@ def compare(train: Any, test: Any, factors: int, args: argparse.Namespace) -> di
         theirs = AlternatingLeastSquares(
             factors=factors, iterations=args.epochs, num_threads=args.threads, random_state=0
         )
-        _, seconds, peak = peak_rss_mib(lambda m=theirs: m.fit(binary, show_progress=False))
+        with threadpool_limits(limits=1, user_api="blas"):  # as implicit asks
+            _, seconds, peak = peak_rss_mib(lambda m=theirs: m.fit(binary, show_progress=False))
         if seconds < rows["implicit"]["fit"]:
             rows["implicit"] |= {"fit": seconds, "peak": peak, "model": theirs}
     users = np.arange(train.n_users)

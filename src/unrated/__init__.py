@@ -19,6 +19,7 @@ from unrated.errors import (
 from unrated.evaluation.protocol import Report, evaluate
 from unrated.models.base import Recommendations, Recommender
 from unrated.models.ease import EASE
+from unrated.models.ials import IALS
 from unrated.models.item_knn import ItemKNN
 from unrated.models.popular import Popular
 from unrated.models.registry import MODELS, make_model
@@ -27,6 +28,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "EASE",
+    "IALS",
     "MODELS",
     "DataError",
     "DataWarning",
