@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 DATA = Path(os.environ.get("UNRATED_DATA", Path(__file__).parents[1] / ".." / "shared" / "data"))
 
@@ -111,52 +110,17 @@ def load(name: str) -> tuple[Any, Any]:
 
 
 def synthetic(n_interactions: int, seed: int = 0) -> Any:
-    """Power-law users and items with 64 latent tastes, ML-20M-like shape (140 per user).
+    """Rows from ``unrated.data.synthetic.make_purchases``, shaped like MovieLens-20M.
 
-    Each user has a Pareto-distributed activity and one taste; 70% of their picks come
-    from the items of that taste, 30% from the whole catalogue, both ∝ Zipf popularity.
-    Repeated picks merge, so the draw is scaled until the distinct pairs reach the target.
+    27k items and a user per 145 rows; repeated (user, item) rows merge into one pair.
     """
     import unrated as ur
+    from unrated.data.synthetic import make_purchases
 
-    n_items = max(1000, n_interactions // 400)
-    n_users = max(1000, n_interactions // 140)
-    scale = 1.0
-    for _ in range(4):
-        matrix = _draw(n_users, n_items, int(n_interactions * scale), seed)
-        if abs(matrix.nnz / n_interactions - 1.0) < 0.02:
-            break
-        scale *= n_interactions / matrix.nnz
-    return ur.read_interactions(matrix)
-
-
-def _draw(n_users: int, n_items: int, n_draws: int, seed: int) -> sp.csr_matrix:
-    rng = np.random.default_rng(seed)
-    activity = rng.pareto(2.0, n_users) + 1.0
-    counts = np.minimum(
-        np.maximum(5, np.round(activity / activity.sum() * n_draws)), n_items // 4
-    ).astype(np.int64)
-    tastes = 64
-    item_taste = rng.integers(0, tastes, n_items)
-    popularity = 1.0 / np.arange(1, n_items + 1) ** 0.7
-    popularity = popularity[rng.permutation(n_items)]
-    by_taste = [np.flatnonzero(item_taste == t) for t in range(tastes)]
-    cdf_all = np.cumsum(popularity) / popularity.sum()
-    users = np.repeat(np.arange(n_users), counts)
-    user_taste = rng.integers(0, tastes, n_users)[users]
-    own = rng.random(len(users)) < 0.7
-    items = np.searchsorted(cdf_all, rng.random(len(users))).clip(0, n_items - 1)
-    draws = rng.random(len(users))
-    for t in range(tastes):
-        pick = own & (user_taste == t)
-        cdf = np.cumsum(popularity[by_taste[t]]) / popularity[by_taste[t]].sum()
-        items[pick] = by_taste[t][np.searchsorted(cdf, draws[pick]).clip(0, len(cdf) - 1)]
-    matrix = sp.csr_matrix(
-        (np.ones(len(users), np.float32), (users, items)), shape=(n_users, n_items)
+    frame = make_purchases(
+        users=n_interactions // 145, items=27_000, interactions=n_interactions, seed=seed
     )
-    matrix.sum_duplicates()
-    matrix.data[:] = 1.0
-    return matrix
+    return ur.read_interactions(frame)
 
 
 # --------------------------------------------------------------------------- measuring
@@ -236,8 +200,8 @@ def scaling(args: argparse.Namespace) -> None:
     """Seconds per epoch of ials (64 factors) at 1M, 5M and 20M interactions."""
     from unrated.models.ials import IALS
 
-    print("\n| interactions | users × items | ials s/epoch (64 f.) | per 1M interactions |")
-    print("|---|---|---|---|")
+    print("\n| rows | distinct pairs | users × items | ials s/epoch (64 f.) | per 1M pairs |")
+    print("|---|---|---|---|---|")
     for size in (1_000_000, 5_000_000, 20_000_000):
         data = synthetic(size)
         best = np.inf
@@ -249,7 +213,7 @@ def scaling(args: argparse.Namespace) -> None:
             IALS(factors=64, epochs=5).fit(data)
             best = min(best, (time.perf_counter() - started - fixed) / 5)
         print(
-            f"| {data.nnz:,} | {data.n_users:,} × {data.n_items:,} | {best:.3f} | "
+            f"| {size:,} | {data.nnz:,} | {data.n_users:,} × {data.n_items:,} | {best:.3f} | "
             f"{best / data.nnz * 1e6:.3f} |",
             flush=True,
         )

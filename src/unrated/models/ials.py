@@ -20,9 +20,9 @@ ARRAYS = ("user_factors", "item_factors", "unobserved_weights")
 #: The default unobserved weight is this over the number of items (at most 1).
 AUTO_UNOBSERVED_MASS = 250.0
 #: Exact solves by conjugate gradient stop at this relative residual ‖r‖/‖b‖ ...
-EXACT_TOLERANCE = 1e-6
+EXACT_TOLERANCE = 1e-5
 #: ... or after this many steps.
-EXACT_MAX_STEPS = 25
+EXACT_MAX_STEPS = 15
 
 
 class IALS(Recommender):
