@@ -21,6 +21,7 @@ from unrated.models.base import Recommendations, Recommender
 from unrated.models.bpr import BPR
 from unrated.models.ease import EASE
 from unrated.models.embedding_mf import EmbeddingMF
+from unrated.models.ials import IALS
 from unrated.models.item_knn import ItemKNN
 from unrated.models.popular import Popular
 from unrated.models.registry import MODELS, make_model
@@ -30,6 +31,7 @@ __version__ = "0.1.0"
 __all__ = [
     "BPR",
     "EASE",
+    "IALS",
     "MODELS",
     "DataError",
     "DataWarning",

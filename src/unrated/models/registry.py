@@ -10,15 +10,16 @@ from unrated.models.base import Recommender
 from unrated.models.bpr import BPR
 from unrated.models.ease import EASE
 from unrated.models.embedding_mf import EmbeddingMF
+from unrated.models.ials import IALS
 from unrated.models.item_knn import ItemKNN
 from unrated.models.popular import Popular
 
 MODELS: dict[str, type[Recommender]] = {
-    cls.key: cls for cls in (Popular, ItemKNN, EASE, BPR, EmbeddingMF)
+    cls.key: cls for cls in (Popular, ItemKNN, EASE, IALS, BPR, EmbeddingMF)
 }
 
 #: What ``unrated fit`` trains when no model is named: the strongest general model.
-DEFAULT_MODEL = "ease"
+DEFAULT_MODEL = "ials"
 
 
 def model_class(name: str) -> type[Recommender]:
