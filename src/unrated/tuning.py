@@ -52,10 +52,14 @@ def tune(
         data: the training interactions; 20% of each user's items are held out from them
             for validation (seed ``seed``).
         model: a registry name such as "ials".
-        trials: number of trials; the first is always the defaults.
+        trials: number of trials; the first starts from the defaults.
         metric: what to maximise, e.g. "ndcg@20" or "recall@10".
         timeout: stop starting trials after this many seconds.
         seed: seed of the validation split and the sampler.
+
+    The defaults are fitted and scored once on their own (``default_value``); trial 0 starts
+    from them where the search space can express them (a data-dependent default such as
+    iALS's ``unobserved_weight=None`` is drawn instead).
         on_trial: called with (trial number, value or None if pruned, best so far).
     """
     try:
@@ -88,7 +92,9 @@ def tune(
         sampler=optuna.samplers.TPESampler(seed=seed),
         pruner=optuna.pruners.MedianPruner(n_startup_trials=5),
     )
-    study.enqueue_trial(cls().get_params())  # trial 0: the defaults (search names = params)
+    defaults = {k: v for k, v in cls().get_params().items() if v is not None}
+    study.enqueue_trial(defaults)  # trial 0 starts from the defaults (search names = params)
+    default_value = evaluate(cls().fit(validation.train), validation, k=k).summary()[metric]
 
     def report(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
         if on_trial is not None:
@@ -107,13 +113,12 @@ def tune(
         }
         for t in study.trials
     ]
-    default = study.trials[0]
     return TuneResult(
         model=cls.key,
         metric=metric,
         best_spec=str(study.best_trial.user_attrs["spec"]),
         best_value=float(study.best_value),
-        default_value=float(default.value) if default.value is not None else float("nan"),
+        default_value=float(default_value),
         trials=pl.DataFrame(rows),
         seconds=time.perf_counter() - started,
         validation=validation.protocol + " of the training data",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 import scipy.sparse as sp
@@ -59,6 +59,16 @@ class FactorModel(Recommender):
     user_bias_: np.ndarray
     item_bias_: np.ndarray
     item_prior_: np.ndarray
+
+    @classmethod
+    def search_space(cls, trial: Any) -> dict[str, Any]:
+        """Dimension, negatives per positive, learning rate and λ (log scales)."""
+        return {
+            "factors": trial.suggest_categorical("factors", [32, 64, 128]),
+            "negatives": trial.suggest_categorical("negatives", [1, 4, 16]),
+            "learning_rate": trial.suggest_float("learning_rate", 1e-3, 0.1, log=True),
+            "regularization": trial.suggest_float("regularization", 1e-4, 0.1, log=True),
+        }
 
     def _check_common(self) -> None:
         name = type(self).__name__

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import numba
 import numpy as np
@@ -100,6 +101,16 @@ class IALS(Recommender):
         self.solver = solver
         self.cg_steps = cg_steps
         self.seed = seed
+
+    @classmethod
+    def search_space(cls, trial: Any) -> dict[str, Any]:
+        """Rendle et al. 2021's grids, as ranges: α0 and λ on log scales, ν, the dimension."""
+        return {
+            "factors": trial.suggest_categorical("factors", [64, 128, 256, 512]),
+            "unobserved_weight": trial.suggest_float("unobserved_weight", 1e-3, 1.0, log=True),
+            "regularization": trial.suggest_float("regularization", 1e-4, 0.3, log=True),
+            "regularization_exponent": trial.suggest_float("regularization_exponent", 0.0, 1.5),
+        }
 
     def _check_params(self) -> None:
         name = type(self).__name__
