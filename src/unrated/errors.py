@@ -64,6 +64,10 @@ class ModelFileError(UnratedError, ValueError):
     """A model file that is corrupt, unknown, or written by a newer unrated."""
 
 
+class EngineError(UnratedError, RuntimeError):
+    """A training engine (Spark, torchrun) that is missing, cannot start, or failed."""
+
+
 class MemoryLimitError(UnratedError, MemoryError):
     """A computation that would need more memory than the machine has (refused up front)."""
 

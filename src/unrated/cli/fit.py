@@ -11,9 +11,16 @@ import typer
 from unrated.cli import app
 from unrated.cli._options import ItemCol, TimeCol, UserCol, WeightCol, console, read_data
 from unrated.data.io import read_item_names
+from unrated.errors import InvalidParameterError
 from unrated.modelfile import save_model
+from unrated.models.base import Recommender
 from unrated.models.registry import DEFAULT_MODEL, MODELS, make_model
 
+ENGINES = ("local", "spark", "torchrun")
+_ENGINE_HELP = (
+    "Where to train: local (this process), spark (ials with Spark MLlib ALS; see "
+    "--spark-master) or torchrun (mf with PyTorch DistributedDataParallel; see --nproc)."
+)
 _MODEL_HELP = (
     f"Model spec NAME[:key=value,...]; models: {', '.join(MODELS)}. "
     f"Default: {DEFAULT_MODEL} (the strongest general model)."
@@ -36,17 +43,63 @@ def fit(
     item_col: ItemCol = None,
     time_col: TimeCol = None,
     weight_col: WeightCol = None,
+    engine: Annotated[str, typer.Option("--engine", help=_ENGINE_HELP)] = "local",
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master", help="Spark master URL (local[N], yarn, k8s://..., spark://...)."
+        ),
+    ] = None,
+    spark_conf: Annotated[
+        list[str] | None,
+        typer.Option("--spark-conf", help="A Spark setting key=value (repeatable)."),
+    ] = None,
+    nproc: Annotated[
+        int, typer.Option("--nproc", help="torchrun: processes (ranks) on this machine.", min=1)
+    ] = 2,
 ) -> None:
     """Train MODEL on DATA and write it to --out (atomically: a failure leaves --out as it was)."""
     recommender = make_model(model)  # checks the spec before reading any data
+    if engine not in ENGINES:
+        raise InvalidParameterError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    if engine != "local" and checkpoint is not None:
+        raise InvalidParameterError("--checkpoint works with --engine local only")
     names = read_item_names(items) if items is not None else None
-    interactions = read_data(data, user_col, item_col, time_col, weight_col)
     started = time.perf_counter()
-    recommender.fit(interactions, checkpoint=checkpoint)
+    if engine == "spark":
+        from unrated.engines._spark_session import parse_conf
+        from unrated.engines.spark import fit_spark
+
+        fitted: Recommender | None = fit_spark(
+            str(data),
+            recommender,  # type: ignore[arg-type]  # fit_spark names a wrong model itself
+            master=spark_master,
+            conf=parse_conf(spark_conf or []),
+            user_col=user_col,
+            item_col=item_col,
+            weight_col=weight_col,
+        )
+    elif engine == "torchrun":
+        from unrated.engines.torchrun import fit_torchrun
+
+        fitted = fit_torchrun(data, recommender, out=out, nproc=nproc, argv=_cli_args())
+    else:
+        interactions = read_data(data, user_col, item_col, time_col, weight_col)
+        fitted = recommender.fit(interactions, checkpoint=checkpoint)
     seconds = time.perf_counter() - started
-    path = save_model(recommender, out, item_names=names)
+    if fitted is None:  # a torchrun rank other than 0: rank 0 writes the file
+        return
+    path = save_model(fitted, out, item_names=names)
+    seen = fitted.seen_
     console.print(
-        f"fitted [bold]{model}[/] on {interactions.n_users:,} users × {interactions.n_items:,} "
-        f"items ({interactions.nnz:,} pairs) in {seconds:.1f} s → {path} "
+        f"fitted [bold]{model}[/] ({engine}) on {seen.shape[0]:,} users × {seen.shape[1]:,} "
+        f"items ({seen.nnz:,} pairs) in {seconds:.1f} s → {path} "
         f"({path.stat().st_size / 2**20:.1f} MiB)"
     )
+
+
+def _cli_args() -> list[str]:
+    """This command's arguments, for the ranks that torchrun starts."""
+    import sys
+
+    return sys.argv[1:]

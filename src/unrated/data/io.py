@@ -157,7 +157,7 @@ class _Places:
 
 
 def _find_column(
-    frame: pl.DataFrame,
+    columns: list[str],
     given: str | None,
     candidates: tuple[str, ...],
     role: str,
@@ -168,19 +168,19 @@ def _find_column(
     if given == "":
         return None
     if given is not None:
-        if given not in frame.columns:
+        if given not in columns:
             raise DataError(
-                f"no {role} column named {given!r}; columns found: {', '.join(frame.columns)}",
+                f"no {role} column named {given!r}; columns found: {', '.join(columns)}",
                 path=path,
             )
         return given
-    by_lower = {c.lower(): c for c in frame.columns}
+    by_lower = {c.lower(): c for c in columns}
     for name in candidates:
         if name in by_lower:
             return by_lower[name]
     if required:
         raise DataError(
-            f"no {role} column found; columns found: {', '.join(frame.columns) or '(none)'}; "
+            f"no {role} column found; columns found: {', '.join(columns) or '(none)'}; "
             f"name one with --{role}-col (recognised names: {', '.join(candidates[:6])}, ...)",
             path=path,
         )
@@ -188,16 +188,39 @@ def _find_column(
 
 
 def _require_column(
-    frame: pl.DataFrame,
+    columns: list[str],
     given: str | None,
     candidates: tuple[str, ...],
     role: str,
     path: str | None,
 ) -> str:
-    found = _find_column(frame, given or None, candidates, role, path, required=True)
+    found = _find_column(columns, given or None, candidates, role, path, required=True)
     if found is None:  # unreachable: required=True raises instead
         raise DataError(f"no {role} column", path=path)
     return found
+
+
+def find_columns(
+    columns: list[str],
+    *,
+    user_col: str | None = None,
+    item_col: str | None = None,
+    time_col: str | None = None,
+    weight_col: str | None = None,
+    path: str | None = None,
+) -> tuple[str, str, str | None, str | None]:
+    """The user, item, time and weight columns among ``columns`` (time, weight optional).
+
+    Each is the named column if given (``""`` ignores an optional one), else the first
+    column whose lower-cased name is a recognised one (``USER_COLUMNS`` etc.).
+    """
+    user = _require_column(columns, user_col, USER_COLUMNS, "user", path)
+    item = _require_column(columns, item_col, ITEM_COLUMNS, "item", path)
+    if user == item:
+        raise DataError(f"the user and item columns are the same column {user!r}", path=path)
+    time = _find_column(columns, time_col, TIME_COLUMNS, "time", path, required=False)
+    weight = _find_column(columns, weight_col, WEIGHT_COLUMNS, "weight", path, required=False)
+    return user, item, time, weight
 
 
 def _from_frame(
@@ -209,12 +232,14 @@ def _from_frame(
     weight_col: str | None,
 ) -> Interactions:
     path = places.path
-    user = _require_column(frame, user_col, USER_COLUMNS, "user", path)
-    item = _require_column(frame, item_col, ITEM_COLUMNS, "item", path)
-    if user == item:
-        raise DataError(f"the user and item columns are the same column {user!r}", path=path)
-    time = _find_column(frame, time_col, TIME_COLUMNS, "time", path, required=False)
-    weight = _find_column(frame, weight_col, WEIGHT_COLUMNS, "weight", path, required=False)
+    user, item, time, weight = find_columns(
+        frame.columns,
+        user_col=user_col,
+        item_col=item_col,
+        time_col=time_col,
+        weight_col=weight_col,
+        path=path,
+    )
     if frame.height == 0:
         raise DataError("no interactions: the data has a header but no rows", path=path)
     user_ids, user_codes = _code_ids(frame[user], places)
@@ -325,8 +350,8 @@ def read_item_names(
     """Display names by item id from a CSV/TSV/Parquet file (e.g. ``item_id,title,...``)."""
     frame, _ = _read_file(Path(source), None)
     path = str(source)
-    item = _require_column(frame, item_col, ITEM_COLUMNS, "item", path)
-    name = _require_column(frame, name_col, NAME_COLUMNS, "name", path)
+    item = _require_column(frame.columns, item_col, ITEM_COLUMNS, "item", path)
+    name = _require_column(frame.columns, name_col, NAME_COLUMNS, "name", path)
     ids = frame[item].cast(pl.String).to_list()
     names = frame[name].cast(pl.String).fill_null("").to_list()
     return dict(zip(ids, names, strict=True))
