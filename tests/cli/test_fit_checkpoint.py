@@ -15,6 +15,7 @@ import pytest
 
 import unrated as ur
 from tests.cli.conftest import CliRun
+from tests.counts import count
 from unrated.modelfile import load_model
 from unrated.models.registry import make_model
 
@@ -24,8 +25,6 @@ SPECS = {  # (spec, epochs): a few seconds of training at most
     "mf": ("mf:factors=16,epochs=12,device=cpu", 12),
 }
 KILLS = 3  # per model: each run is killed some epochs after the previous one's checkpoint
-#: SIGKILLs sent by this module (read by benchmarks/faults.py through pytest).
-SIGKILLS: list[str] = []
 
 
 def checkpoint_epoch(path: Path) -> int:
@@ -69,7 +68,7 @@ def test_killed_fit_resumes_to_the_same_model(
         fit.send_signal(signal.SIGKILL)
         _, stderr = fit.communicate(timeout=30)
         assert fit.returncode == -signal.SIGKILL, stderr
-        SIGKILLS.append(model)
+        count("faults: SIGKILL during fit --checkpoint")
         assert min(epoch for _, epoch in seen) >= reached, seen  # resumed, never from 0
         reached = checkpoint_epoch(saved)
         assert target <= reached < epochs

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 import unrated as ur
+from tests.counts import count
 from unrated.data.synthetic import make_purchases
 from unrated.models import _checkpoint
 from unrated.models._checkpoint import Checkpoint
@@ -40,8 +41,6 @@ CASES: dict[str, tuple[str, dict[str, Any]]] = {
         {"factors": 8, "epochs": 4, "loss": "softmax", "sampler": "popularity", "device": "cpu"},
     ),
 }
-#: Faults injected by this module's tests (read by benchmarks/faults.py through pytest).
-INTERRUPTIONS: list[int] = []
 
 
 class SimulatedCrashError(Exception):
@@ -90,7 +89,7 @@ def saves(monkeypatch: pytest.MonkeyPatch) -> Saves:
         original(self, epoch, arrays, rng)
         recorder.epochs.append(epoch)
         if epoch == recorder.crash_after:
-            INTERRUPTIONS.append(epoch)
+            count("faults: fit interrupted after an epoch (in-process)")
             raise SimulatedCrashError
 
     monkeypatch.setattr(Checkpoint, "save", save)
