@@ -14,12 +14,18 @@ from typing import Any
 
 COUNTS: Counter[str] = Counter()
 HYPOTHESIS: Counter[str] = Counter()
+MEASURES: dict[str, float] = {}
 VARIABLE = "UNRATED_COUNTS"
 
 
 def count(kind: str, n: int = 1) -> None:
     """Add ``n`` to the tally of ``kind`` (e.g. "requests: load", "faults: SIGKILL")."""
     COUNTS[kind] += n
+
+
+def measure(name: str, value: float) -> None:
+    """Record a measurement (e.g. the server's RSS after the load run)."""
+    MEASURES[name] = value
 
 
 def watch_hypothesis() -> None:
@@ -32,12 +38,12 @@ def watch_hypothesis() -> None:
         if getattr(observation, "type", None) == "test_case":
             HYPOTHESIS[str(observation.property)] += 1
 
-    add_observability_callback(seen, all_threads=True)
+    add_observability_callback(seen)  # this thread: where pytest runs the tests
 
 
 def write_counts() -> None:
     """Write the tallies to the file named by UNRATED_COUNTS, if set."""
     target = os.environ.get(VARIABLE)
     if target:
-        payload = {"counts": dict(COUNTS), "hypothesis": dict(HYPOTHESIS)}
+        payload = {"counts": COUNTS, "hypothesis": HYPOTHESIS, "measures": MEASURES}
         Path(target).write_text(json.dumps(payload, indent=2, sort_keys=True))

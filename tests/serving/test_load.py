@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.counts import count
+from tests.counts import count, measure
 from tests.serving.conftest import StartServer
 from unrated.modelfile import load_model
 
@@ -127,6 +127,8 @@ def test_memory_stays_flat_under_a_minute_of_load(
         "growth": round(after / before - 1, 4),
     }
     print("load:", json.dumps(summary))
+    measure("server RSS after warm-up (KiB)", before)
+    measure("server RSS after 60 s of load (KiB)", after)
     assert set(total) <= EXPECTED, summary  # no 5xx, no dropped connection
     assert loaded.total() > 1000, summary
     assert after <= before * (1 + TOLERANCE), summary
