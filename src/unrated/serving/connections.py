@@ -35,6 +35,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._head_timer: asyncio.TimerHandle | None = None
         self._head_open = False
+        self._head_begun = False  # the request's first byte has come (not a silent client)
         self._head_bytes = 0  # bytes received since the head began (it may span reads)
         self._parsed_bytes = 0  # bytes of the request line and headers parsed so far
         self._refused = False
@@ -66,6 +67,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self._parsed_bytes = 0
         if not self._head_open:
             self._open_head()
+        self._head_begun = True
 
     def on_url(self, url: bytes) -> None:
         """Count the request target's bytes."""
@@ -96,7 +98,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             super().on_message_complete()
 
     def _open_head(self) -> None:
-        self._head_open, self._head_bytes = True, 0
+        self._head_open, self._head_begun, self._head_bytes = True, False, 0
         if self._head_timer is None:
             self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
 
@@ -114,7 +116,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
             # a pipelined head waits while reading is paused for an answer in progress
             self._head_timer = self.loop.call_later(self.head_timeout, self._head_timed_out)
             return
-        if self._head_bytes == 0:  # nothing sent at all: just hang up
+        if not self._head_begun:  # nothing sent at all: just hang up
             self.transport.close()
             return
         detail = f"the request line and headers took over {self.head_timeout:g} s to arrive"
