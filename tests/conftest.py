@@ -10,12 +10,18 @@ import pytest
 import scipy.sparse as sp
 
 import unrated as ur
+from tests import counts
 from unrated import _progress
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("UNRATED_DATA", ROOT.parent / "shared" / "data")).resolve()
 
 _progress.SHOW_PROGRESS = False
+counts.watch_hypothesis()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    counts.write_counts()
 
 
 def data_file(*parts: str) -> Path:

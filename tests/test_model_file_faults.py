@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 import unrated as ur
+from tests.counts import count
 from unrated.modelfile import load_model, read_metadata, save_model
 
 
@@ -48,6 +49,7 @@ def test_every_flipped_truncated_or_spliced_file_is_refused(
         path.write_bytes(bytes(data))
         with pytest.raises(ur.ModelFileError):
             load_model(path)
+        count("faults: model files flipped, truncated or spliced")
 
 
 def same_content(a: Path, b: Path) -> bool:
@@ -90,6 +92,7 @@ def test_kill_during_save_never_breaks_the_file(model_bytes: bytes, tmp_path: Pa
         time.sleep(float(rng.uniform(0.05, 0.6)))  # in the middle of some save
         writer.send_signal(signal.SIGKILL)
         writer.wait(timeout=30)
+        count("faults: SIGKILL during save")
         writer.stdout.close()
         assert same_content(target, source)  # the old copy or a complete new one
 
@@ -136,6 +139,7 @@ def test_kill_during_fit_leaves_the_previous_model(tmp_path: Path, ml100k_path: 
         time.sleep(float(rng.uniform(0.3, 2.0)))
         fit.send_signal(signal.SIGKILL)
         fit.wait(timeout=30)
+        count("faults: SIGKILL during fit --out")
         current = target.read_bytes()
         loaded = load_model(target)  # the old popular model, or a complete new EASE
         assert current == before or loaded.key == "ease"

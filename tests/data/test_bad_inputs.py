@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 import unrated as ur
+from tests.counts import count
 from unrated._memory import PeakMemory
 from unrated.cli import main
 
@@ -84,6 +85,7 @@ def test_the_corpus_is_complete() -> None:
 
 @pytest.mark.parametrize("name", sorted(READ_CORRECTLY))
 def test_read_correctly(name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    count("inputs: malformed corpus files")
     data = ur.read_interactions(BAD / name)
     assert (data.n_users, data.n_items, data.nnz) == READ_CORRECTLY[name]
     code, stderr = run_cli(
@@ -107,6 +109,7 @@ def test_ids_are_exact(tmp_path: Path) -> None:
 def test_refused_with_one_clear_line(
     name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    count("inputs: malformed corpus files")
     out = tmp_path / "m.unrated"
     code, stderr = run_cli(
         ["fit", str(BAD / name), "--model", "popular", "--out", str(out)], capsys
@@ -121,6 +124,7 @@ def test_refused_with_one_clear_line(
 
 
 def test_a_gigabyte_line_is_refused_without_reading_it(tmp_path: Path) -> None:
+    count("inputs: malformed corpus files")  # generated: 1 GiB on one line
     path = tmp_path / "one_line.csv"
     block = b"x" * (1 << 20)
     with path.open("wb") as handle:

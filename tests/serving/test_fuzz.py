@@ -9,6 +9,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 
+from tests.counts import count
 from tests.serving.conftest import Server
 
 pytestmark = pytest.mark.server
@@ -30,6 +31,7 @@ def test_generated_requests_get_documented_answers(shop_server: Server) -> None:
             suppress_health_check=list(HealthCheck),
         )
         def check(case: schemathesis.Case) -> None:
+            count("requests: schemathesis")
             case.call_and_validate(base_url=shop_server.base, timeout=10)
 
         check()

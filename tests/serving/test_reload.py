@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.counts import count
 from tests.serving.conftest import Server, StartServer
 from unrated.modelfile import load_model
 
@@ -112,6 +113,7 @@ def test_reload_under_concurrent_requests(
     # loop marked running on this thread, where asyncio.run() would refuse to start.
     with ThreadPoolExecutor(1) as pool:
         codes = pool.submit(lambda: asyncio.run(run())).result(timeout=300)
+    count("requests: during reloads", len(codes))
     assert len(codes) > 100
     assert set(codes) == {200}, {code: codes.count(code) for code in set(codes)}
     health = control.get("/health").json()

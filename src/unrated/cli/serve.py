@@ -57,6 +57,7 @@ def serve(
     import uvicorn
 
     from unrated.serving.app import CONFIG_VARIABLE, create_app
+    from unrated.serving.connections import PROTOCOL, raise_open_file_limit
     from unrated.serving.served import load_served
 
     check_int(port, "port", "serve", minimum=1)
@@ -85,9 +86,12 @@ def serve(
         errors.print(
             f"warning: listening on {host} without --api-key: anyone who can reach it may use it"
         )
+    raise_open_file_limit()  # one file per connection: a soft limit of 1024 is soon reached
     options = {
         "host": host,
         "port": port,
+        "http": PROTOCOL,  # bounded request heads (size and time): see serving/connections.py
+        "timeout_keep_alive": 5,
         "access_log": access_log,
         "log_level": "info",
         "timeout_graceful_shutdown": 10,

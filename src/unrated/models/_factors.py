@@ -15,6 +15,8 @@ import scipy.sparse as sp
 from unrated._checks import check_choice, check_float, check_int, take_array
 from unrated._progress import progress_bar
 from unrated.data.negatives import RESAMPLE, SAMPLERS, NegativeSampler
+from unrated.errors import InvalidParameterError
+from unrated.models._checkpoint import record, resume, scalar_array
 from unrated.models._fold_in import fold_in
 from unrated.models._validation import EarlyStopping, carve_validation, ndcg_at_k
 from unrated.models.base import Recommender
@@ -26,12 +28,25 @@ VALIDATION_K = 20
 class Trainer(Protocol):
     """One model's training state; ``epoch`` runs one pass, ``tables`` reads the factors."""
 
+    @property
+    def checkpointable(self) -> bool:
+        """Whether ``state``/``restore`` work (checkpoints); False for the PyTorch engine."""
+        ...
+
     def epoch(self, number: int) -> float:
         """Train one epoch (0-based); return the mean loss per positive."""
         ...
 
     def tables(self) -> dict[str, np.ndarray]:
         """Current ``user_factors``, ``item_factors``, ``user_bias``, ``item_bias`` (float32)."""
+        ...
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything ``epoch`` changes besides the random generator (live arrays, not copies)."""
+        ...
+
+    def restore(self, state: Mapping[str, np.ndarray]) -> None:
+        """Continue from what :meth:`state` returned."""
         ...
 
 
@@ -119,18 +134,33 @@ class FactorModel(Recommender):
         )
         trainer = self._trainer(train, sampler, rng)
         stopping = EarlyStopping(self.patience)
+        if self._checkpoint is not None and not trainer.checkpointable:
+            raise InvalidParameterError(
+                f"{type(self).__name__} saves checkpoints only with its numba engine: "
+                "use device='cpu' and tower=0, or fit without a checkpoint"
+            )
+        first, state = resume(self._checkpoint, rng, _snapshot(trainer, stopping, self, False))
+        if first:
+            prefix = "trainer."
+            own = {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
+            trainer.restore(own)
+            stopping.restore(state)
+        stopped = bool(state["stopped"][0])
         with progress_bar(self.epochs, type(self).key) as advance:
-            for epoch in range(self.epochs):
+            advance(first)
+            for epoch in range(first, first if stopped else self.epochs):
                 loss = trainer.epoch(epoch)
                 info = f"loss {loss:.4f}"
                 if valid is not None:
                     tables = trainer.tables()
                     score = ndcg_at_k(partial(_scores, tables), train, valid, VALIDATION_K)
                     info += f"  valid ndcg@{VALIDATION_K} {score:.4f}"
-                    if stopping.update(epoch + 1, score, partial(dict, tables)):
-                        advance(info=info)
-                        break
+                    stopped = stopping.update(epoch + 1, score, partial(dict, tables))
+                state = _snapshot(trainer, stopping, self, stopped)
+                record(self._checkpoint, epoch + 1, state, rng)
                 advance(info=info)
+                if stopped:
+                    break
         final = stopping.best_state if valid is not None else trainer.tables()
         self.user_factors_ = final["user_factors"]
         self.item_factors_ = final["item_factors"]
@@ -187,6 +217,20 @@ class FactorModel(Recommender):
         self.user_bias_ = take_array(arrays, "user_bias", np.float32, (n_users,))
         self.item_bias_ = take_array(arrays, "item_bias", np.float32, (n_items,))
         self.item_prior_ = take_array(arrays, "item_prior", np.float32, (n_items,))
+
+
+def _snapshot(
+    trainer: Trainer, stopping: EarlyStopping, model: FactorModel, stopped: bool
+) -> dict[str, np.ndarray]:
+    """The state a checkpoint holds after an epoch: trainer, early stopping, whether done."""
+    if model._checkpoint is None:
+        return {"stopped": scalar_array(stopped)}
+    trainer_state = {f"trainer.{name}": array for name, array in trainer.state().items()}
+    return (
+        trainer_state
+        | stopping.arrays(model.epochs, trainer.tables)
+        | {"stopped": scalar_array(stopped)}
+    )
 
 
 def _scores(tables: Mapping[str, np.ndarray], users: np.ndarray | None) -> np.ndarray:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -98,3 +98,25 @@ class EarlyStopping:
         if score > self.best_score:
             self.best_score, self.best_epoch, self.best_state = score, epoch, snapshot()
         return epoch - self.best_epoch >= self.patience
+
+    def arrays(
+        self, epochs: int, tables: Callable[[], Mapping[str, np.ndarray]]
+    ) -> dict[str, np.ndarray]:
+        """The state as arrays, for a checkpoint; ``tables()`` stands in for a missing best."""
+        scores = np.full(epochs, np.nan)
+        scores[: len(self.scores)] = self.scores
+        progress = [self.best_score, self.best_epoch, len(self.scores)]
+        best = self.best_state or tables()
+        return {
+            "stopping.progress": np.array(progress, dtype=np.float64),
+            "stopping.scores": scores,
+        } | {f"stopping.best.{name}": array for name, array in best.items()}
+
+    def restore(self, arrays: Mapping[str, np.ndarray]) -> None:
+        """Continue from the state :meth:`arrays` gave."""
+        best_score, best_epoch, count = arrays["stopping.progress"].tolist()
+        self.best_score, self.best_epoch = best_score, int(best_epoch)
+        self.scores = arrays["stopping.scores"][: int(count)].tolist()
+        prefix = "stopping.best."
+        best = {k.removeprefix(prefix): v for k, v in arrays.items() if k.startswith(prefix)}
+        self.best_state = best if self.best_epoch > 0 else {}

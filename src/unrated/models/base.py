@@ -126,8 +126,11 @@ class Recommender(ABC):
         Args:
             data: the training interactions.
             checkpoint: a folder where iterative models (``ials``, ``bpr``, ``mf``) save
-                their state after every epoch; a fit interrupted (even by ``kill -9``)
-                resumes from it and ends with the same result as an uninterrupted one.
+                their state after every epoch, as ``<model>.ckpt``; a fit interrupted (even
+                by ``kill -9``) and started again with the same data, parameters and folder
+                resumes from it and ends with exactly the same arrays as an uninterrupted
+                one. A fit that ends deletes the file; one for other data or parameters is
+                ignored (and replaced). Other models ignore this.
         """
         data = read_interactions(data)
         self._check_params()
@@ -141,8 +144,12 @@ class Recommender(ABC):
             if checkpoint is None
             else Checkpoint(checkpoint, self.key, self.get_params(), data.fingerprint())
         )
-        self._fit(data.matrix, np.random.default_rng(seed))
-        self._checkpoint = None
+        try:
+            self._fit(data.matrix, np.random.default_rng(seed))
+            if self._checkpoint is not None:
+                self._checkpoint.remove()
+        finally:
+            self._checkpoint = None
         self.users_, self.items_ = data.users, data.items
         self.seen_ = data.matrix
         self.trained_on_ = data.fingerprint()

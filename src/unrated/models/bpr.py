@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -84,6 +86,8 @@ class BPR(FactorModel):
 
 
 class _BPRTrainer:
+    checkpointable = True
+
     def __init__(
         self,
         model: BPR,
@@ -128,3 +132,15 @@ class _BPRTrainer:
             "user_bias": np.zeros(len(self.user_factors), np.float32),
             "item_bias": self.item_bias.copy(),
         }
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {
+            "user_factors": self.user_factors,
+            "item_factors": self.item_factors,
+            "item_bias": self.item_bias,
+        }
+
+    def restore(self, state: Mapping[str, np.ndarray]) -> None:
+        self.user_factors = state["user_factors"]
+        self.item_factors = state["item_factors"]
+        self.item_bias = state["item_bias"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numba
@@ -12,6 +13,7 @@ from unrated._checks import check_choice, check_float, check_int
 from unrated._parallel import threads_for
 from unrated.data.negatives import NegativeSampler
 from unrated.errors import InvalidParameterError
+from unrated.models._checkpoint import scalar_array
 from unrated.models._factors import FactorModel, Trainer
 from unrated.models._mf_torch import TorchEngine, cuda_available, import_torch
 from unrated.models._sgd_kernels import LOSSES, mf_epoch
@@ -165,7 +167,7 @@ class _MFTrainer:
                 seed=int(rng.integers(2**62)),
             )
         else:
-            self.state = tuple(
+            self.moments = tuple(
                 np.zeros_like(self._tables[name])
                 for name in (
                     "user_factors",
@@ -204,7 +206,7 @@ class _MFTrainer:
         scratch = np.empty((numba.get_num_threads(), t["item_factors"].shape[1]), np.float32)
         step, total = mf_epoch(
             params,
-            self.state,
+            self.moments,
             self.step,
             self.indptr,
             self.items,
@@ -219,6 +221,19 @@ class _MFTrainer:
             scratch,
         )
         return int(step), float(total)
+
+    @property
+    def checkpointable(self) -> bool:
+        return self.engine is None  # the torch engine's optimizer state stays in torch
+
+    def state(self) -> dict[str, np.ndarray]:
+        moments = {f"adam.{number}": array for number, array in enumerate(self.moments)}
+        return self._tables | moments | {"step": scalar_array(self.step)}
+
+    def restore(self, state: Mapping[str, np.ndarray]) -> None:
+        self._tables = {name: state[name] for name in self._tables}
+        self.moments = tuple(state[f"adam.{number}"] for number in range(len(self.moments)))
+        self.step = int(state["step"][0])
 
     def tables(self) -> dict[str, np.ndarray]:
         if self.engine is not None:

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from unrated._checks import check_choice, check_float, check_int, take_array
 from unrated._progress import progress_bar
 from unrated.models import _ials_kernels as kernels
+from unrated.models._checkpoint import record, resume, scalar_array
 from unrated.models.base import Recommender
 
 CONFIDENCES = ("binary", "log", "linear")
@@ -174,8 +175,12 @@ class IALS(Recommender):
         user_reg = self._row_regularization(conf, np.float64(weights.sum(dtype=np.float64)))
         item_reg = self._row_regularization(conf_t, weights.astype(np.float64) * n_users)
         ones_users, exact, loss = np.ones(n_users, np.float32), self.solver == "cholesky", np.nan
+        state = {"users": users, "items": items, "loss": scalar_array(loss)}
+        first, state = resume(self._checkpoint, rng, state)
+        users, items, loss = state["users"], state["items"], float(state["loss"][0])
         with progress_bar(self.epochs, "ials") as advance:
-            for _ in range(self.epochs):
+            advance(first)
+            for epoch in range(first, self.epochs):
                 gram = kernels.gramian(items, weights)
                 self._solve(conf, items, users, user_reg, gram, ones_users, exact=exact)
                 gram = kernels.gramian(users, ones_users)
@@ -183,6 +188,8 @@ class IALS(Recommender):
                 loss = objective.sum(dtype=np.float64) + float(
                     np.dot(user_reg, np.einsum("ij,ij->i", users, users, dtype=np.float64))
                 )
+                state = {"users": users, "items": items, "loss": scalar_array(loss)}
+                record(self._checkpoint, epoch + 1, state, rng)
                 advance(info=f"loss {loss:.6g}")
         self.loss_ = loss
         self.item_factors_, self.unobserved_weights_ = items, weights

@@ -27,6 +27,7 @@ from fastapi.staticfiles import StaticFiles
 from unrated import __version__
 from unrated.serving import schemas
 from unrated.serving.guards import (
+    ApiKeyGate,
     BodyLimit,
     add_error_handlers,
     api_key_guard,
@@ -71,8 +72,9 @@ def create_app(
 
     Args:
         model_path: a file written by ``unrated fit`` / ``save_model``.
-        api_key: if given, every endpoint but ``/health`` and the web page needs it in the
-            ``X-API-Key`` header; ``POST /reload`` is refused without one.
+        api_key: if given, every path but ``/health``, the web page and the API docs
+            (``guards.PUBLIC_PATHS``) needs it in the ``X-API-Key`` header; ``POST /reload``
+            is refused without one.
         ann: build an approximate (HNSW) index for factor models at load time.
         fallback_popular: unknown users get the most popular items (flagged) instead of 404.
         max_k: the largest list length a request may ask for (422 beyond).
@@ -104,6 +106,8 @@ def create_app(
     )
     add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
+    if api_key:  # added last, so it runs first: a refused request's body is never read
+        app.add_middleware(ApiKeyGate, api_key=api_key)
     guard = [Depends(api_key_guard(api_key))] if api_key else []
     KQuery = Annotated[int, Query(ge=1, le=max_k, description="List length.")]
     RecommendRequest, HistoryRequest = schemas.limited_requests(max_k, max_batch)

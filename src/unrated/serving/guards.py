@@ -6,6 +6,7 @@ error class (``UnknownIdError`` 404, ``InvalidParameterError`` 422) or an HTTP s
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import json
 import logging
@@ -25,6 +26,8 @@ from unrated.errors import DataError, InvalidParameterError, ModelFileError, Unk
 logger = logging.getLogger("uvicorn.error")
 
 API_KEY_HEADER = "X-API-Key"
+#: Seconds a request body may take to arrive, from the start of the request's handling.
+BODY_TIMEOUT = 30.0
 api_key_header = APIKeyHeader(
     name=API_KEY_HEADER, auto_error=False, description="The key given to 'unrated serve'."
 )
@@ -33,9 +36,16 @@ api_key_header = APIKeyHeader(
 def json_response(
     payload: Any, status: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    """A JSON response, encoded once (payloads are plain Python values, never numpy)."""
+    r"""A JSON response, encoded once (payloads are plain Python values, never numpy).
+
+    A lone surrogate (from a client's ``"\ud800"``, echoed back as an unknown id) has no
+    UTF-8 form: it is written as the JSON escape ``\ud800`` instead, which reads back as
+    the same string.
+    """
     body = json.dumps(payload, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-    return Response(body.encode(), status, headers, media_type="application/json")
+    return Response(
+        body.encode("utf-8", "backslashreplace"), status, headers, media_type="application/json"
+    )
 
 
 def error_response(
@@ -60,58 +70,147 @@ def api_key_guard(expected: str) -> Callable[[str | None], Awaitable[None]]:
     return check_api_key
 
 
-class BodyLimit:
-    """Pure ASGI middleware: 413 for request bodies over ``max_bytes`` (declared or streamed)."""
+#: What answers without the API key: the health check, the web page and its files, and the
+#: API docs (a browser loads them without headers). None of them holds users, items or scores.
+PUBLIC_PATHS = frozenset(
+    {"/health", "/", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+)
+PUBLIC_PREFIXES = ("/static/",)
 
-    def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
-        self.app, self.max_bytes = app, max_bytes
+
+def is_public(path: str) -> bool:
+    """Whether ``path`` answers without the API key."""
+    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
+
+
+class ApiKeyGate:
+    """Pure ASGI middleware: 401 for every path but the public ones without the right key.
+
+    Deny by default: an endpoint added later needs the key even if its route forgets the
+    ``api_key_guard`` dependency (which remains, to document the key in the OpenAPI schema).
+    The body of a refused request is never read.
+    """
+
+    def __init__(self, app: ASGIApp, *, api_key: str) -> None:
+        self.app, self.wanted = app, api_key.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Pass the request on if it is public or carries the key."""
+        if scope["type"] != "http" or is_public(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        name = API_KEY_HEADER.lower().encode()
+        given = [value for key, value in scope["headers"] if key == name]
+        if len(given) == 1 and hmac.compare_digest(given[0], self.wanted):
+            await self.app(scope, receive, send)
+            return
+        detail = f"missing or wrong API key: send it in the {API_KEY_HEADER} header"
+        headers = {"WWW-Authenticate": API_KEY_HEADER, "Connection": "close"}
+        response = error_response(401, "Unauthorized", detail, headers)
+        await response(scope, receive, send)
+
+
+class BodyLimit:
+    """Pure ASGI middleware: bounds each request body in size and in time.
+
+    413 for bodies over ``max_bytes`` (declared or streamed), 408 for bodies that take over
+    ``timeout`` seconds to arrive (a client sending slowly). Before a 413 the rest of a body
+    of up to ``4 × max_bytes`` is read and dropped, so that the client, still sending, gets
+    the answer rather than a reset connection, and the connection can serve its next
+    request; larger bodies, and those announced with ``Expect: 100-continue``, get the 413
+    at once and the connection is closed.
+    """
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, timeout: float = BODY_TIMEOUT) -> None:
+        self.app, self.max_bytes, self.timeout = app, max_bytes, timeout
+        self.drain_bytes = 4 * max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Pass the request on, counting its body."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
-                await self._refuse(scope, receive, send)
-                return
-        received, too_large, answered = 0, False, False
+        deadline = asyncio.get_running_loop().time() + self.timeout
+        headers = dict(scope["headers"])
+        declared = headers.get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            waits = headers.get(b"expect", b"").lower() == b"100-continue"
+            drained = not waits and int(declared) <= self.drain_bytes
+            drained = drained and await self._drain(receive, deadline, 0)
+            await self._refuse(scope, receive, send, 413, close=not drained)
+            return
+        received, refusal, answered, complete = 0, 0, False, False
 
         async def counting_receive() -> Message:
-            nonlocal received, too_large
-            message = await receive()
+            nonlocal received, refusal, complete
+            if complete:  # the body is in: later calls wait for a disconnect, unbounded
+                return await receive()
+            try:
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
+            except TimeoutError:
+                refusal = 408
+                raise _RefusedError from None
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
+                complete = not message.get("more_body", False)
                 if received > self.max_bytes:
-                    too_large = True
-                    raise _TooLargeError
+                    refusal = 413
+                    raise _RefusedError
             return message
 
+        async def refuse() -> None:
+            drained = refusal == 413 and not complete
+            drained = drained and await self._drain(receive, deadline, received)
+            await self._refuse(scope, receive, send, refusal, close=not drained)
+
         async def replacing_send(message: Message) -> None:
-            # The app may turn the error into its own answer (FastAPI: 400): send 413 instead.
+            # The app may turn the error into its own answer (FastAPI: 400): send ours instead.
             nonlocal answered
-            if not too_large:
+            if not refusal:
                 answered = answered or message["type"] == "http.response.start"
                 await send(message)
             elif not answered:
                 answered = True
-                await self._refuse(scope, receive, send)
+                await refuse()
 
         try:
             await self.app(scope, counting_receive, replacing_send)
-        except _TooLargeError:
+        except _RefusedError:
             if not answered:
                 answered = True
-                await self._refuse(scope, receive, send)
+                await refuse()
 
-    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        detail = f"the request body is larger than the limit of {self.max_bytes:,} bytes"
-        response = error_response(413, "ContentTooLarge", detail, {"Connection": "close"})
-        await response(scope, receive, send)
+    async def _drain(self, receive: Receive, deadline: float, received: int) -> bool:
+        """Read and drop the rest of the body; False if it is too large, slow or cut off."""
+        try:
+            async with asyncio.timeout_at(deadline):
+                while received <= self.drain_bytes:
+                    message = await receive()
+                    if message["type"] != "http.request":
+                        return False
+                    received += len(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        return received <= self.drain_bytes
+        except TimeoutError:
+            return False
+        return False
+
+    async def _refuse(
+        self, scope: Scope, receive: Receive, send: Send, status: int, *, close: bool = True
+    ) -> None:
+        if status == 413:
+            error = "ContentTooLarge"
+            detail = f"the request body is larger than the limit of {self.max_bytes:,} bytes"
+        else:
+            error = "RequestTimeout"
+            detail = f"the request body took over {self.timeout:g} s to arrive"
+        headers = {"Connection": "close"} if close else None
+        await error_response(status, error, detail, headers)(scope, receive, send)
 
 
-class _TooLargeError(Exception):
-    pass
+class _RefusedError(Exception):
+    """The body broke a limit; BodyLimit answers instead of the app."""
 
 
 def add_error_handlers(app: FastAPI) -> None:
@@ -135,6 +234,9 @@ def add_error_handlers(app: FastAPI) -> None:
     async def http(request: Request, error: Exception) -> Response:
         if not isinstance(error, StarletteHTTPException):
             raise error
+        unparsable = describe_unparsable(error)
+        if unparsable is not None:
+            return error_response(422, "InvalidParameterError", unparsable)
         phrase = HTTPStatus(error.status_code).phrase.replace(" ", "").replace("-", "")
         headers = dict(error.headers) if error.headers else None
         return error_response(error.status_code, phrase, str(error.detail), headers)
@@ -159,3 +261,22 @@ def describe_validation(error: RequestValidationError) -> str:
         where = ".".join(str(part) for part in problem.get("loc", ()))
         parts.append(f"{where}: {problem.get('msg', 'invalid')}")
     return "; ".join(parts) or "invalid request"
+
+
+def describe_unparsable(error: StarletteHTTPException) -> str | None:
+    """What made a body unparsable, for FastAPI's 400 "error parsing the body"; else None.
+
+    FastAPI answers 422 for JSON syntax errors but 400 when the parser itself gives up
+    (nesting deeper than the recursion limit, an integer of over 4300 digits, bytes that
+    are not UTF-8): all are malformed JSON to a client, so all get the same 422.
+    """
+    cause = error.__cause__
+    if error.status_code != 400 or cause is None:
+        return None
+    if isinstance(cause, RecursionError):
+        return "body: the JSON is nested too deeply"
+    if isinstance(cause, UnicodeDecodeError):
+        return f"body: the JSON is not valid UTF-8 (byte {cause.start})"
+    if isinstance(cause, ValueError):
+        return f"body: the JSON cannot be parsed: {cause}"
+    return None
