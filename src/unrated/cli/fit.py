@@ -82,12 +82,29 @@ def fit(
     elif engine == "torchrun":
         from unrated.engines.torchrun import fit_torchrun
 
-        fitted = fit_torchrun(data, recommender, out=out, nproc=nproc, argv=_cli_args())
+        rank_args = ["fit", str(data.resolve()), "--out", str(out.resolve()), "--model", model]
+        rank_args += ["--engine", "torchrun"]
+        for flag, value in (
+            ("--items", items.resolve() if items else None),
+            ("--user-col", user_col),
+            ("--item-col", item_col),
+            ("--weight-col", weight_col),
+        ):
+            rank_args += [flag, str(value)] if value is not None else []
+        fitted = fit_torchrun(
+            data,
+            recommender,
+            nproc=nproc,
+            rank_args=rank_args,
+            user_col=user_col,
+            item_col=item_col,
+            weight_col=weight_col,
+        )
     else:
         interactions = read_data(data, user_col, item_col, time_col, weight_col)
         fitted = recommender.fit(interactions, checkpoint=checkpoint)
     seconds = time.perf_counter() - started
-    if fitted is None:  # a torchrun rank other than 0: rank 0 writes the file
+    if fitted is None:  # the torchrun launcher, or a rank other than 0: rank 0 wrote the file
         return
     path = save_model(fitted, out, item_names=names)
     seen = fitted.seen_
@@ -96,10 +113,7 @@ def fit(
         f"items ({seen.nnz:,} pairs) in {seconds:.1f} s → {path} "
         f"({path.stat().st_size / 2**20:.1f} MiB)"
     )
-
-
-def _cli_args() -> list[str]:
-    """This command's arguments, for the ranks that torchrun starts."""
-    import sys
-
-    return sys.argv[1:]
+    digest = getattr(fitted, "parameters_digest_", None)  # set by --engine torchrun
+    if digest is not None:
+        ranks = getattr(fitted, "ranks_", "?")
+        console.print(f"{ranks} ranks ended with identical parameters (blake2b {digest})")

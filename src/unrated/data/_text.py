@@ -13,7 +13,7 @@ import gzip
 import io
 import re
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import IO, Any
 
 import numpy as np
@@ -61,7 +61,7 @@ def read_text_table(path: Path, delimiter: str | None) -> tuple[pl.DataFrame, np
     return (frame.filter(~pl.Series(blank)) if blank.any() else frame), records, delimiter
 
 
-def guess_delimiter(path: Path, head: str) -> str:
+def guess_delimiter(path: PurePath, head: str) -> str:
     """Tab for .tsv/.tab files; otherwise the most frequent of , TAB ; | in the header line."""
     if any(s in (".tsv", ".tab") for s in (p.lower() for p in path.suffixes)):
         return "\t"

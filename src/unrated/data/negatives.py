@@ -40,6 +40,8 @@ class NegativeSampler:
         resample: ``"epoch"`` draws new negatives for every epoch; ``"once"`` draws them at
             the first epoch and reuses them (the common first attempt).
         seed: the draws depend only on this seed and the epoch number.
+        item_counts: users per item to take the popularity from, instead of ``positives``
+            (a shard of the users that samples as the whole data would).
 
     Attributes:
         probabilities: (n_items,) the proposal distribution q before rejection; its log is
@@ -56,6 +58,7 @@ class NegativeSampler:
         negatives: int = 1,
         resample: str = "epoch",
         seed: int = 0,
+        item_counts: np.ndarray | None = None,
     ) -> None:
         owner = "NegativeSampler"
         self.sampler = check_choice(sampler, "sampler", owner, SAMPLERS)
@@ -77,7 +80,11 @@ class NegativeSampler:
         if self.sampler == "uniform":
             weights = np.ones(self.n_items)
         else:
-            popularity = np.bincount(self.indices, minlength=self.n_items).astype(np.float64)
+            popularity = (
+                np.bincount(self.indices, minlength=self.n_items).astype(np.float64)
+                if item_counts is None
+                else np.asarray(item_counts, dtype=np.float64)
+            )
             weights = np.where(popularity > 0, popularity**self.alpha, 0.0)
         self.probabilities = weights / max(weights.sum(), 1e-300)
         self._accept, self._alias = _alias_table(self.probabilities)

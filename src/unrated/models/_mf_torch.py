@@ -36,6 +36,23 @@ def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def batch_loss(torch: Any, loss: int, scores: Any, correction: Any | None) -> Any:
+    """The summed loss of a batch: ``scores`` (rows, 1 + negatives), the positive first.
+
+    ``loss`` indexes ``_sgd_kernels.LOSSES`` (bce, mse, bpr, softmax); ``correction`` is
+    sampled softmax's logQ term for the negatives (None for the other losses).
+    """
+    fn = torch.nn.functional
+    if loss == 0:
+        return fn.softplus(-scores[:, 0]).sum() + fn.softplus(scores[:, 1:]).sum()
+    if loss == 1:
+        return ((scores[:, 0] - 1.0) ** 2).sum() + (scores[:, 1:] ** 2).sum()
+    if loss == 2:
+        return fn.softplus(scores[:, 1:] - scores[:, :1]).sum()
+    logits = torch.cat([scores[:, :1], scores[:, 1:] - correction], dim=1)
+    return (torch.logsumexp(logits, dim=1) - logits[:, 0]).sum()
+
+
 class TorchEngine:
     """Holds the tables on ``device`` and trains them one epoch at a time."""
 
@@ -112,7 +129,7 @@ class TorchEngine:
     def _run_epoch(
         self, rows: np.ndarray, row_users: np.ndarray, row_starts: np.ndarray, tuples: np.ndarray
     ) -> float:
-        torch, fn = self.torch, self.torch.nn.functional
+        torch = self.torch
         users_all = torch.from_numpy(row_users.astype(np.int64)).to(self.device)
         tuples_all = torch.from_numpy(tuples[rows].astype(np.int64)).to(self.device)
         e = self.embeddings
@@ -126,16 +143,10 @@ class TorchEngine:
             if self.loss >= 2:  # bpr and softmax are blind to a user bias: leave it at 0
                 bias_u = bias_u.detach()
             scores = scores[:, :, 0] + bias_u[:, None] + bias_i
-            if self.loss == 0:
-                data = fn.softplus(-scores[:, 0]).sum() + fn.softplus(scores[:, 1:]).sum()
-            elif self.loss == 1:
-                data = ((scores[:, 0] - 1.0) ** 2).sum() + (scores[:, 1:] ** 2).sum()
-            elif self.loss == 2:
-                data = fn.softplus(scores[:, 1:] - scores[:, :1]).sum()
-            else:
+            correction = None
+            if self.loss == 3:
                 correction = self.log_q[items[:, 1:]] - self.user_log_free[users][:, None]
-                logits = torch.cat([scores[:, :1], scores[:, 1:] - correction], dim=1)
-                data = (torch.logsumexp(logits, dim=1) - logits[:, 0]).sum()
+            data = batch_loss(torch, self.loss, scores, correction)
             penalty = (raw_u**2).sum() + (raw_i**2).sum() + (bias_u**2).sum() + (bias_i**2).sum()
             for optimizer in self.optimizers:
                 optimizer.zero_grad(set_to_none=True)
