@@ -50,7 +50,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--epochs", default="2,6", help="two epoch counts: per epoch = Δt/Δe")
     parser.add_argument("--spark-rows", default="1000000,5000000")
     parser.add_argument("--spark-epochs", default="1,3")
-    parser.add_argument("--spark-memory", default="6g", help="spark.driver.memory (local[2])")
+    parser.add_argument("--spark-memory", default="", help="spark.driver.memory (default: half)")
     parser.add_argument("--torch-rows", default="1000000")
     parser.add_argument("--torch-epochs", default="1,3")
     return parser.parse_args()
@@ -70,7 +70,8 @@ def main() -> None:
         results["local"] = per_epoch(args, "ials:factors=64", [20_000_000], engine=())
     if "spark" in parts:
         spark = ("--engine", "spark", "--spark-master", "local[2]")
-        spark += ("--spark-conf", f"spark.driver.memory={args.spark_memory}")
+        if args.spark_memory:
+            spark += ("--spark-conf", f"spark.driver.memory={args.spark_memory}")
         rows = [int(r) for r in args.spark_rows.split(",")]
         results["spark"] = per_epoch(
             args, "ials:factors=64", rows, engine=spark, epochs=args.spark_epochs

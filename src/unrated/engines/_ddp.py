@@ -5,7 +5,9 @@ validation NDCG); only the work is split. Each rank owns its shard's user embedd
 biases, which no other rank touches, so they stay local. The item embeddings and biases are
 replicated and wrapped in ``DistributedDataParallel``: after every backward pass their
 gradients are all-reduced (sparse with gloo on CPU, dense then sparsified with NCCL on GPU),
-so every replica takes the same Adam step and stays bit-identical.
+so every replica takes the same Adam step and stays bit-identical. DDP averages those
+gradients over the ranks (the global batch's sum / world); Adam's step does not change with
+a constant scale of the gradient (up to its ε), so this is ``mf``'s step on the global batch.
 
 A global batch is ``batch_size`` positives, ``batch_size / world`` per rank. All ranks run
 the same number of batches per epoch (the largest any rank needs; a rank with fewer

@@ -1,10 +1,11 @@
 """Starting and stopping Spark for ``--engine spark``: quiet, loopback-only in local mode.
 
 A local master (``local[N]``, the default) starts a JVM on this machine whose driver binds
-127.0.0.1 only, with the web UI off and the JVM's own output (log4j, JVM warnings) sent to a
-log file instead of the terminal. Any other master (YARN, Kubernetes, ``spark://``) is given
-to Spark unchanged, and so is a session that already runs: under ``spark-submit`` or on
-Databricks, unrated uses the cluster's session and leaves it running.
+127.0.0.1 only, with half the machine's memory (``spark.driver.memory``), the web UI off and
+the JVM's own output (log4j, JVM warnings) sent to a log file instead of the terminal. Any
+other master (YARN, Kubernetes, ``spark://``) is given to Spark unchanged, and so is a
+session that already runs: under ``spark-submit`` or on Databricks, unrated uses the
+cluster's session and leaves it running.
 """
 
 from __future__ import annotations
@@ -119,6 +120,9 @@ def _settings(master: str, folder: Path) -> dict[str, str]:
             "spark.local.dir": str(folder / "local"),
             # ALS cuts its lineage here every 10 iterations (a long lineage overflows the stack)
             "spark.checkpoint.dir": str(folder / "checkpoints"),
+            # local mode runs everything in the driver's JVM: Spark's default of 1g is
+            # too little for ALS on millions of pairs; half the machine unless told
+            "spark.driver.memory": f"{_half_memory_gib()}g",
             "spark.driver.host": "127.0.0.1",
             "spark.driver.bindAddress": "127.0.0.1",
             "spark.driver.extraJavaOptions": (
@@ -126,6 +130,14 @@ def _settings(master: str, folder: Path) -> dict[str, str]:
             ),
         }
     return settings
+
+
+def _half_memory_gib() -> int:
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not on this platform
+        return 2
+    return max(1, total // 2**31)
 
 
 def _start_local_or_remote(master: str, settings: dict[str, str], folder: Path) -> Any:
