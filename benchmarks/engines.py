@@ -53,6 +53,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--spark-memory", default="", help="spark.driver.memory (default: half)")
     parser.add_argument("--torch-rows", default="1000000")
     parser.add_argument("--torch-epochs", default="1,3")
+    parser.add_argument("--torch-spec", default="mf:validation=0")
     return parser.parse_args()
 
 
@@ -82,7 +83,7 @@ def main() -> None:
         results["torchrun"] = {
             str(n): per_epoch(
                 args,
-                "mf:validation=0",
+                args.torch_spec,
                 rows,
                 engine=("--engine", "torchrun", "--nproc", str(n)),
                 epochs=epochs,
@@ -90,7 +91,7 @@ def main() -> None:
             for n in (1, 2)
         }
         results["torchrun"]["local"] = per_epoch(
-            args, "mf:validation=0", rows, engine=(), epochs=epochs
+            args, args.torch_spec, rows, engine=(), epochs=epochs
         )
     print(f"# load average at end {os.getloadavg()}")
     out = args.work / "engines.json"

@@ -55,6 +55,10 @@ from unrated.errors import DataError, DataWarning, EngineError, InvalidParameter
 from unrated.models.ials import AUTO_UNOBSERVED_MASS, IALS
 
 _TEXT_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
+#: ALS writes its factors to the checkpoint folder every this many iterations, cutting a
+#: lineage that would overflow the JVM's stack after many; Spark's 10 cost ML-100k's
+#: 16-iteration fit a third of its time (41 s against 29 s on local[2]).
+CHECKPOINT_INTERVAL = 20
 
 
 def fit_spark(
@@ -144,6 +148,7 @@ def _fit(
         numUserBlocks=blocks,
         numItemBlocks=blocks,
         coldStartStrategy="nan",
+        checkpointInterval=CHECKPOINT_INTERVAL,
     )
     fitted = als.fit(coded)
     scale = np.float32(1.0 / math.sqrt(1.0 + alpha0))
