@@ -1,13 +1,22 @@
-"""One torchrun rank's training of ``mf``: DistributedDataParallel over item tables.
+"""One torchrun rank's training of ``mf``: data parallel over users, item tables replicated.
 
 The algorithm is ``mf``'s (user-grouped batches, summed loss, lazy Adam, early stopping on
 validation NDCG); only the work is split. Each rank owns its shard's user embeddings and
 biases, which no other rank touches, so they stay local. The item embeddings and biases are
-replicated and wrapped in ``DistributedDataParallel``: after every backward pass their
-gradients are all-reduced (sparse with gloo on CPU, dense then sparsified with NCCL on GPU),
-so every replica takes the same Adam step and stays bit-identical. DDP averages those
-gradients over the ranks (the global batch's sum / world); Adam's step does not change with
-a constant scale of the gradient (up to its ε), so this is ``mf``'s step on the global batch.
+replicated; after every backward pass their gradients are all-reduced, so every replica
+takes the same Adam step and stays bit-identical:
+
+* On GPU (NCCL) the item tables are wrapped in ``DistributedDataParallel``, which
+  all-reduces their dense gradients (NCCL has no sparse all-reduce), then averaged over
+  the ranks; Adam's step does not change with a constant scale of the gradient (up to its
+  ε), and the rows are handed to lazy Adam as a sparse gradient.
+* On CPU (gloo) the gradients stay sparse (the rows a batch touched) and each is summed
+  over the ranks with one ``all_reduce`` call, the collective DDP would run: the global
+  batch's gradient, exactly as ``mf`` computes it in one process. DDP itself is not used
+  here: with sparse gradients on gloo, torch 2.13's DDP corrupted the heap (``malloc():
+  unaligned tcache chunk detected``) in 3 of 7 two-rank runs of a 3000-step stress test,
+  while the same ``all_reduce`` called directly never did (7 runs; ``benchmarks/results/
+  engines.md``).
 
 A global batch is ``batch_size`` positives, ``batch_size / world`` per rank. All ranks run
 the same number of batches per epoch (the largest any rank needs; a rank with fewer
@@ -109,8 +118,10 @@ def train_shard(
             "item_bias": embedding(np.zeros(n_items, np.float32), sparse=sparse_items),
         }
     )
-    replicated = DistributedDataParallel(
-        _ItemTables(items), device_ids=None if device == "cpu" else [on.index]
+    replicated = (
+        _ItemTables(items)  # gradients all-reduced below, after each backward pass
+        if sparse_items
+        else DistributedDataParallel(_ItemTables(items), device_ids=[on.index])
     )
     users = {
         "user_factors": embedding(user_init, sparse=True),
@@ -163,8 +174,10 @@ def train_shard(
             penalty = penalty + (item_bias**2).sum()
             optimizer.zero_grad(set_to_none=True)
             (data + model.regularization * penalty).backward()
-            if not sparse_items:  # NCCL gave dense all-reduced gradients: lazy Adam wants rows
-                for p in items.parameters():
+            for p in items.parameters():
+                if sparse_items:  # the global batch's gradient: every rank's rows, summed
+                    dist.all_reduce(p.grad, group=group)
+                else:  # DDP averaged the dense gradients over NCCL; lazy Adam wants rows
                     p.grad = p.grad.to_sparse(1)
             optimizer.step()
             loss_sum += data.detach()
@@ -198,7 +211,7 @@ def train_shard(
 
 
 class _ItemTables(torch.nn.Module):  # type: ignore[misc]
-    """The replicated parameters: item embeddings and biases (what DDP all-reduces)."""
+    """The replicated parameters: item embeddings and biases (their gradients all-reduced)."""
 
     def __init__(self, tables: Any) -> None:
         super().__init__()

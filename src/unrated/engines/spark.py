@@ -31,8 +31,9 @@ Spark minimises Σ_obs (1 + α_S r)(1 − x·y)² + Σ_unobserved (x·y)² + λ_
 * The factors are divided by √(1+α0), back to unrated's scale. Fold-in of new users
   (``recommend_history``) solves unrated's own objective against Spark's item factors.
 
-On MovieLens-100k this mapping scores within 0.002 NDCG@20 of the local fit
-(``benchmarks/results/engines.md``).
+Measured on MovieLens-100k (20% holdout, seed 0; ``benchmarks/results/engines.md``):
+NDCG@20 0.4467 on Spark against 0.4448 locally at the ``ials`` defaults, 0.4415 against
+0.4423 at 64 factors and 8 epochs: within 0.002 both ways.
 """
 
 from __future__ import annotations

@@ -139,11 +139,16 @@ def _failure(lines: list[str], code: int) -> str:
     for line in lines:
         if line.startswith("error: "):
             return line.removeprefix("error: ")
-    # torchrun's summary: "exitcode  : -9 (pid: 123)", "traceback : Signal 9 (SIGKILL) ..."
-    for key in ("traceback", "exitcode"):
-        for line in lines:
-            if line.strip().startswith(key) and ":" in line:
-                return f"a rank failed: {key} {line.split(':', 1)[1].strip()}"
+    # torchrun's summary ends with "Root Cause (first observed failure):", then the rank's
+    # "rank : 1 (local_rank: 1)", "exitcode : -11 (pid: 123)", "traceback : Signal 11 ..."
+    cause = next((n for n, line in enumerate(lines) if line.startswith("Root Cause")), 0)
+    facts: dict[str, str] = {}
+    for line in lines[cause:]:
+        key, sep, value = line.strip().partition(":")
+        if sep and key.strip() in ("rank", "exitcode", "traceback"):
+            facts.setdefault(key.strip(), value.strip())
+    if facts:
+        return "; ".join(f"{key} {value}" for key, value in facts.items())
     text = [line.strip() for line in lines if line.strip().strip("=-")]
     return text[-1] if text else f"exit code {code}"
 
@@ -211,6 +216,9 @@ def train_rank(
             device=f"cuda:{local_rank}" if device == "cuda" else "cpu",
         )
         interactions = gather_interactions(shard, rank=rank, world=world, group=group)
+        # A rank that left now would close its sockets under rank 0, which may still be
+        # reading that rank's piece: a close with unread bytes resets the connection.
+        dist.barrier(group=group)
     finally:
         dist.destroy_process_group()
     if interactions is None:
