@@ -19,7 +19,7 @@ from unrated.models.registry import DEFAULT_MODEL, MODELS, make_model
 ENGINES = ("local", "spark", "torchrun")
 _ENGINE_HELP = (
     "Where to train: local (this process), spark (ials with Spark MLlib ALS; see "
-    "--spark-master) or torchrun (mf with PyTorch DistributedDataParallel; see --nproc)."
+    "--spark-master) or torchrun (mf data-parallel with torch.distributed; see --nproc)."
 )
 _MODEL_HELP = (
     f"Model spec NAME[:key=value,...]; models: {', '.join(MODELS)}. "

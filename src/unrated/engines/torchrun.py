@@ -1,10 +1,11 @@
-"""``--engine torchrun``: train ``mf`` with PyTorch DistributedDataParallel over N processes.
+"""``--engine torchrun``: train ``mf`` data-parallel over N processes with torch.distributed.
 
 ``unrated fit DATA --model mf --engine torchrun --nproc N`` starts ``torchrun`` on this
 machine (rendezvous on 127.0.0.1), which starts N ranks running the same command. A command
 that finds itself under torchrun (``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` set) is a rank:
 on several machines, run ``torchrun`` yourself with its rendezvous flags (README,
-"Outgrowing one machine"). The backend is gloo on CPU and NCCL on GPU (``device``).
+"Outgrowing one machine"). The backend is gloo on CPU and NCCL on GPU (``device``); on
+GPU the item tables train under DistributedDataParallel (``_ddp`` says why not on CPU).
 
 Each rank reads its own shard of the users (``_shards``), draws its negatives from
 (seed, rank), and trains with the other ranks (``_ddp``); rank 0 gathers the result and
@@ -67,7 +68,7 @@ def fit_torchrun(
     """
     if not isinstance(model, EmbeddingMF):
         raise InvalidParameterError(
-            f"--engine torchrun trains 'mf' only (PyTorch DDP), got {model.key!r}"
+            f"--engine torchrun trains 'mf' only (PyTorch), got {model.key!r}"
         )
     model._check_params()
     if model.tower > 0:
