@@ -193,7 +193,9 @@ class _MFTrainer:
         if self.engine is not None:
             total = self.engine.run_epoch(order, starts, negatives)
         else:
-            work = min(self.batch_size, self.n_positives) * (negatives.shape[1] + 1)
+            # multiply-adds per parallel region: each (positive or negative) pair costs `factors`
+            pairs = min(self.batch_size, self.n_positives) * (negatives.shape[1] + 1)
+            work = pairs * self._tables["item_factors"].shape[1]
             with threads_for(work):
                 self.step, total = self._run_numba(order, starts, negatives)
         return float(total) / max(self.n_positives, 1)
