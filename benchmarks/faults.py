@@ -84,8 +84,9 @@ def main() -> None:
     uptime = Path("/proc/loadavg").read_text().split()[:3]
     data, outcomes, seconds = run_tests()
     lost = outcomes["failures"] + outcomes["errors"]
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     text = (
-        f"# Robustness: what the tests tried ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())})\n\n"
+        f"# Robustness: what the tests tried ({when})\n\n"
         "Written by `python benchmarks/faults.py --out benchmarks/results/faults.md`, which runs "
         "the robustness tests (list in the script) with counting on.\n\n"
         f"{table(data, outcomes)}\n\n"
