@@ -18,15 +18,14 @@ from __future__ import annotations
 import argparse
 import os
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 import unrated as ur
+from _measure import DATA
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BATCH, NEGATIVES, FACTORS = 1024, 4, 64
 BASELINE_POSITIVES = 100_000
 

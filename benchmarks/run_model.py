@@ -12,13 +12,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
-from pathlib import Path
 
 import unrated as ur
+from _measure import DATA, timed
 from unrated.models.registry import make_model
-
-DATA = Path(os.environ.get("UNRATED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 
 
 def load(args: argparse.Namespace) -> tuple[ur.Interactions, ur.Interactions]:
@@ -45,9 +42,7 @@ def main() -> None:
     train, test = load(args)
     for spec in args.specs:
         model = make_model(spec)
-        started = time.perf_counter()
-        model.fit(train)
-        seconds = time.perf_counter() - started
+        _, seconds = timed(lambda model=model: model.fit(train))
         summary = ur.evaluate(model, test, k=20).summary()
         print(
             f"{spec} | NDCG@20 {summary['ndcg@20']:.4f} | Recall@20 {summary['recall@20']:.4f}"

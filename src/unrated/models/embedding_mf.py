@@ -120,8 +120,9 @@ class EmbeddingMF(FactorModel):
 #: A batch's parallel regions use every core from this many (positive or negative) pairs:
 #: each pair costs ~4·factors multiply-adds, so a region then holds milliseconds of work, and
 #: a busy machine's late second thread costs less than it brings. Measured on Gowalla with
-#: 4 negatives (2 cores, quiet): batch 1024 on one thread ~0.5M positives/s, batch 8192 on
-#: two 1.5M/s; on a loaded machine two threads at batch 1024 made ML-100k's fit 20x slower.
+#: 4 negatives: batch 8192 on two threads 1.5M positives/s (quiet machine); batch 1024 on
+#: one thread 0.42M/s (load ~2.9); on a loaded machine two threads at batch 1024 made
+#: ML-100k's fit 20x slower.
 MIN_PAIRS_PER_THREAD_REGION = 20_000
 
 

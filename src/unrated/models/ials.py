@@ -233,7 +233,10 @@ class IALS(Recommender):
         confidences: bool = False,
         start: np.ndarray | None = None,
     ) -> np.ndarray:
-        """User vectors solved exactly against the fixed items (CG from ``start``, else 0)."""
+        """User vectors solved exactly against the fixed items.
+
+        CG starts from 0, or from ``start``, which is then updated in place and returned.
+        """
         if self._gramian_cache is None:
             self._gramian_cache = kernels.gramian(self.item_factors_, self.unobserved_weights_)
         conf = history if confidences else self._confidences(history)
