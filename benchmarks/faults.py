@@ -84,7 +84,11 @@ def main() -> None:
     uptime = Path("/proc/loadavg").read_text().split()[:3]
     data, outcomes, seconds = run_tests()
     lost = outcomes["failures"] + outcomes["errors"]
+    when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     text = (
+        f"# Robustness: what the tests tried ({when})\n\n"
+        "Written by `python benchmarks/faults.py --out benchmarks/results/faults.md`, which runs "
+        "the robustness tests (list in the script) with counting on.\n\n"
         f"{table(data, outcomes)}\n\n"
         f"Nothing lost: {'yes' if lost == 0 else f'NO, {lost} failed'} "
         f"({seconds:.0f} s; load average before {' '.join(uptime)}).\n"

@@ -8,23 +8,24 @@ batches of BATCH positives) on the same data, timed in the same run:
   negatives of one positive (rejecting the user's items), a ``DataLoader``, ``nn.Embedding``
   and ``torch.optim.Adam``; timed over the first BASELINE_POSITIVES positives of an epoch.
 
-    python benchmarks/mf_throughput.py [TRAIN.csv]     (default: Gowalla)
+    python benchmarks/mf_throughput.py [TRAIN.csv] [--batches 1024,8192,16384]  (default: Gowalla)
+
+``--batches`` times ``mf`` at each batch size (the plain loop always at BATCH).
 """
 
 from __future__ import annotations
 
+import argparse
 import os
-import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
 import unrated as ur
+from _measure import DATA
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 BATCH, NEGATIVES, FACTORS = 1024, 4, 64
 BASELINE_POSITIVES = 100_000
 
@@ -94,12 +95,12 @@ def baseline(matrix: object) -> float:
     return seen / (time.perf_counter() - started)
 
 
-def unrated_rate(train: ur.Interactions, epochs: int = 5) -> float:
+def unrated_rate(train: ur.Interactions, batch: int = BATCH, epochs: int = 5) -> float:
     model = ur.EmbeddingMF(
         factors=FACTORS,
         negatives=NEGATIVES,
         loss="bce",
-        batch_size=BATCH,
+        batch_size=batch,
         epochs=1,
         validation=0,
         device="cpu",
@@ -112,18 +113,25 @@ def unrated_rate(train: ur.Interactions, epochs: int = 5) -> float:
 
 
 def main() -> None:
-    path = sys.argv[1] if len(sys.argv) > 1 else DATA / "gowalla-lightgcn" / "train.csv"
-    train = ur.read_interactions(path)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("train", nargs="?", default=DATA / "gowalla-lightgcn" / "train.csv")
+    parser.add_argument("--batches", default=str(BATCH), help="mf batch sizes, comma-separated")
+    args = parser.parse_args()
+    train = ur.read_interactions(args.train)
     print(
-        f"{path}: {train!r}; load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
-        f"batch {BATCH} positives, {NEGATIVES} negatives each, {FACTORS} factors; "
+        f"{args.train}: {train!r}; load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores; "
+        f"{NEGATIVES} negatives per positive, {FACTORS} factors; "
         f"torch threads {torch.get_num_threads()}"
     )
-    ours = unrated_rate(train)
+    rates = {int(b): unrated_rate(train, int(b)) for b in args.batches.split(",")}
     plain = baseline(train.binary())
-    print(f"unrated mf (numba, fit incl. sampling): {ours:,.0f} positives/s per epoch")
-    print(f"plain PyTorch DataLoader loop:          {plain:,.0f} positives/s")
-    print(f"speed-up: {ours / plain:.1f}x")
+    for batch, rate in rates.items():
+        print(
+            f"unrated mf (numba, fit incl. sampling), batch {batch}: {rate:,.0f} positives/s "
+            f"per epoch ({rate / plain:.0f}x the plain loop)"
+        )
+    print(f"plain PyTorch DataLoader loop, batch {BATCH}: {plain:,.0f} positives/s")
+    print(f"load average at end: {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

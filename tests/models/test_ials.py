@@ -51,9 +51,10 @@ def test_fold_in_solves_the_normal_equations_exactly(solver: str, confidence: st
     history = data.matrix[:20]
     expected = exact_users(model, history)
     np.testing.assert_allclose(model._fold_in(history), expected, rtol=1e-3, atol=1e-5)
-    # Training ends with the same exact solve for every user.
+    # Training ends with the same exact solve for every user, warm-started from its last
+    # epoch: CG stops at a relative residual of 1e-5, so float32 errors of a few 1e-5 remain.
     np.testing.assert_allclose(
-        model.user_factors_, exact_users(model, data.matrix), rtol=1e-3, atol=1e-5
+        model.user_factors_, exact_users(model, data.matrix), rtol=1e-3, atol=3e-5
     )
 
 
@@ -90,8 +91,17 @@ def test_fold_in_of_own_history_reproduces_recommendations() -> None:
         for row in data.matrix[:50]
     ]
     folded = model.recommend_history(histories, k=10)
-    assert np.array_equal(recs.item_idx, folded.item_idx)
-    np.testing.assert_allclose(recs.scores, folded.scores, rtol=1e-5)
+    # Training's last user solve starts from the last epoch, fold-in from zero: both stop at a
+    # relative residual of 1e-5, so scores agree to float32 precision and the lists agree at
+    # every rank except between items whose scores tie within that precision.
+    np.testing.assert_allclose(recs.scores, folded.scores, atol=1e-5)
+    tie = 2e-5
+    gaps = np.abs(np.diff(recs.scores, axis=1))
+    isolated = np.ones(recs.scores.shape, dtype=bool)
+    isolated[:, 1:] &= gaps > tie
+    isolated[:, :-1] &= gaps > tie
+    assert np.array_equal(recs.item_idx[isolated], folded.item_idx[isolated])
+    assert isolated.mean() > 0.9
 
 
 def test_explain_contributions_sum_to_the_score() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -50,7 +51,9 @@ def call(
         "path": "/",
         "headers": [(k.encode(), v.encode()) for k, v in (headers or {}).items()],
     }
-    asyncio.run(asyncio.wait_for(middleware(scope, receive, send), 10))
+    # A thread of its own: the session's Playwright fixture may hold a running event loop here.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, asyncio.wait_for(middleware(scope, receive, send), 10)).result()
     start = sent[0]
     response_headers = {k.decode(): v.decode() for k, v in start["headers"]}
     body = b"".join(m.get("body", b"") for m in sent[1:])

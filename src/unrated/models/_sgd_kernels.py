@@ -79,10 +79,12 @@ def _adam_row(
     row: np.ndarray, grad: np.ndarray, m: np.ndarray, v: np.ndarray, step_size: float
 ) -> None:
     """Lazy Adam on one row (as torch.optim.SparseAdam): only rows with a gradient move."""
-    for d in range(len(row)):
-        m[d] = BETA1 * m[d] + (1.0 - BETA1) * grad[d]
-        v[d] = BETA2 * v[d] + (1.0 - BETA2) * grad[d] * grad[d]
-        row[d] -= step_size * m[d] / (math.sqrt(v[d]) + EPS)
+    b1, b2, eps, size = np.float32(BETA1), np.float32(BETA2), np.float32(EPS), np.float32(step_size)
+    c1, c2 = np.float32(1.0 - BETA1), np.float32(1.0 - BETA2)
+    for d in range(len(row)):  # float32 throughout, so that the loop runs in SIMD lanes
+        m[d] = b1 * m[d] + c1 * grad[d]
+        v[d] = b2 * v[d] + c2 * grad[d] * grad[d]
+        row[d] -= size * m[d] / (np.sqrt(v[d]) + eps)
 
 
 @numba.njit(inline="always")
@@ -125,6 +127,7 @@ def mf_epoch(
     n_items, f = V.shape
     k1 = negatives.shape[1] + 1
     reg2 = 2.0 * regularization
+    reg2_32 = np.float32(reg2)
     n_batches = len(batch_starts) - 1
     rows_max, users_max = 1, 1
     for b in range(n_batches):
@@ -164,22 +167,23 @@ def mf_epoch(
                 p = row_pos[r]
                 for k in range(k1):
                     j = items[p] if k == 0 else negatives[p, k - 1]
-                    acc = bu[u] + bv[j]
+                    acc = bu[u] + bv[j]  # float32, SIMD-friendly
                     for d in range(f):
                         acc += U[u, d] * V[j, d]
-                    if loss == 3 and k > 0:
-                        acc -= log_q[j] - user_log_free[u]
                     s[k] = acc
+                    if loss == 3 and k > 0:
+                        s[k] -= log_q[j] - user_log_free[u]
                 value += _score_gradients(s, g, loss)
                 for k in range(k1):
                     j = items[p] if k == 0 else negatives[p, k - 1]
-                    g_rows[r, k] = g[k]
+                    gk = np.float32(g[k])
+                    g_rows[r, k] = gk
                     for d in range(f):
-                        grad[d] += g[k] * V[j, d]
-                    grad[f] += g[k]
+                        grad[d] += gk * V[j, d]
+                    grad[f] += gk
                 for d in range(f):
-                    grad[d] += reg2 * U[u, d]
-                grad[f] += reg2 * bu[u]
+                    grad[d] += reg2_32 * U[u, d]
+                grad[f] += reg2_32 * bu[u]
             g_users[t] = grad
             user_loss[t] = value
         # 2. items: counting sort of the batch's (row, slot) occurrences by item, then one
@@ -204,10 +208,10 @@ def mf_epoch(
             if count[j] == count[j + 1]:
                 continue
             grad = scratch[numba.get_thread_id()]  # type: ignore[attr-defined]
-            n_occurrences = count[j + 1] - count[j]
+            decay = np.float32((count[j + 1] - count[j]) * reg2)
             for d in range(f):
-                grad[d] = n_occurrences * reg2 * V[j, d]
-            bias_grad = n_occurrences * reg2 * bv[j]
+                grad[d] = decay * V[j, d]
+            bias_grad = decay * bv[j]
             for o in range(count[j], count[j + 1]):
                 r, k = occurrences[o] // k1, occurrences[o] % k1
                 gk = g_rows[r, k]

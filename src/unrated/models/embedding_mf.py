@@ -117,6 +117,15 @@ class EmbeddingMF(FactorModel):
         return _MFTrainer(self, positives, sampler, rng)
 
 
+#: A batch's parallel regions use every core from this many (positive or negative) pairs:
+#: each pair costs ~4·factors multiply-adds, so a region then holds milliseconds of work, and
+#: a busy machine's late second thread costs less than it brings. Measured on Gowalla with
+#: 4 negatives: batch 8192 on two threads 1.5M positives/s (quiet machine); batch 1024 on
+#: one thread 0.42M/s (load ~2.9); on a loaded machine two threads at batch 1024 made
+#: ML-100k's fit 20x slower.
+MIN_PAIRS_PER_THREAD_REGION = 20_000
+
+
 class _MFTrainer:
     """Feeds user-grouped batches and fresh negatives to the numba or torch engine."""
 
@@ -193,8 +202,8 @@ class _MFTrainer:
         if self.engine is not None:
             total = self.engine.run_epoch(order, starts, negatives)
         else:
-            work = min(self.batch_size, self.n_positives) * (negatives.shape[1] + 1)
-            with threads_for(work):
+            pairs = min(self.batch_size, self.n_positives) * (negatives.shape[1] + 1)
+            with threads_for(pairs, minimum=MIN_PAIRS_PER_THREAD_REGION):
                 self.step, total = self._run_numba(order, starts, negatives)
         return float(total) / max(self.n_positives, 1)
 

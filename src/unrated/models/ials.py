@@ -193,7 +193,9 @@ class IALS(Recommender):
                 advance(info=f"loss {loss:.6g}")
         self.loss_ = loss
         self.item_factors_, self.unobserved_weights_ = items, weights
-        self.user_factors_ = self._fold_in(conf, confidences=True)
+        # users were solved against the previous epoch's items: solve them once more, exactly,
+        # against the final ones (so a user's fold-in reproduces their row), from where they are
+        self.user_factors_ = self._fold_in(conf, confidences=True, start=users)
 
     def _solve(
         self,
@@ -224,12 +226,22 @@ class IALS(Recommender):
         return objective
 
     # ----------------------------------------------------------------- scoring
-    def _fold_in(self, history: sp.csr_matrix, *, confidences: bool = False) -> np.ndarray:
-        """User vectors solved exactly against the fixed items: training's last step too."""
+    def _fold_in(
+        self,
+        history: sp.csr_matrix,
+        *,
+        confidences: bool = False,
+        start: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """User vectors solved exactly against the fixed items.
+
+        CG starts from 0, or from ``start``, which is then updated in place and returned.
+        """
         if self._gramian_cache is None:
             self._gramian_cache = kernels.gramian(self.item_factors_, self.unobserved_weights_)
         conf = history if confidences else self._confidences(history)
-        users = np.zeros((history.shape[0], self.item_factors_.shape[1]), dtype=np.float32)
+        shape = (history.shape[0], self.item_factors_.shape[1])
+        users = np.zeros(shape, dtype=np.float32) if start is None else start
         total = np.float64(self.unobserved_weights_.sum(dtype=np.float64))
         reg = self._row_regularization(conf, total)
         ones = np.ones(len(users), dtype=np.float32)
