@@ -95,7 +95,7 @@ def test_ranks_that_disagree_fail(tmp_path: Path) -> None:
     require_torch()
     script = tmp_path / "disagree.py"
     script.write_text(
-        "import numpy as np, torch.distributed as dist\n"
+        "import os, numpy as np, torch.distributed as dist\n"
         "from unrated.engines._ddp import TABLES, _agree\n"
         "from unrated.errors import EngineError\n"
         "dist.init_process_group('gloo')\n"
@@ -104,7 +104,7 @@ def test_ranks_that_disagree_fail(tmp_path: Path) -> None:
         "try:\n"
         "    _agree(tables, dist.group.WORLD, 2)\n"
         "except EngineError as error:\n"
-        "    print('disagreement found:', error)\n"
+        "    os.write(1, f'disagreement found: {error}\\n'.encode())\n"  # one write per rank
         "dist.destroy_process_group()\n"
     )
     command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node=2"]
