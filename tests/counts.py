@@ -36,7 +36,9 @@ def watch_hypothesis() -> None:
 
     def seen(observation: Any) -> None:
         if getattr(observation, "type", None) == "test_case":
-            HYPOTHESIS[str(observation.property)] += 1
+            # the pytest test it runs in: a @given function nested in a test has a bare name
+            test = os.environ.get("PYTEST_CURRENT_TEST", "").partition(" ")[0]
+            HYPOTHESIS[test or str(observation.property)] += 1
 
     add_observability_callback(seen)  # this thread: where pytest runs the tests
 
