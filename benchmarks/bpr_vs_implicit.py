@@ -11,14 +11,13 @@ from __future__ import annotations
 import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from implicit.bpr import BayesianPersonalizedRanking
 
 import unrated as ur
+from _measure import DATA
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 FACTORS, ITERATIONS, REPEATS = 64, 100, 3
 
 

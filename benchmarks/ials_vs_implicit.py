@@ -20,13 +20,11 @@ import argparse
 import os
 import sys
 import time
-from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-DATA = Path(os.environ.get("UNRATED_DATA", Path(__file__).parents[1] / ".." / "shared" / "data"))
+from _measure import DATA, run_with_peak_mib
 
 
 def parse_args() -> argparse.Namespace:
@@ -123,24 +121,6 @@ def synthetic(n_interactions: int, seed: int = 0) -> Any:
     return ur.read_interactions(frame)
 
 
-# --------------------------------------------------------------------------- measuring
-def peak_rss_mib(run: Callable[[], Any]) -> tuple[Any, float, float]:
-    """Run; return (result, seconds, peak RSS added during the run in MiB; Linux)."""
-
-    def status(field: str) -> int:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith(field):
-                return int(line.split()[1])
-        return 0
-
-    Path("/proc/self/clear_refs").write_text("5")  # reset the high-water mark (VmHWM)
-    before = status("VmRSS:")
-    started = time.perf_counter()
-    result = run()
-    seconds = time.perf_counter() - started
-    return result, seconds, (status("VmHWM:") - before) / 1024
-
-
 def compare(train: Any, test: Any, factors: int, args: argparse.Namespace) -> dict[str, Any]:
     from implicit.cpu.als import AlternatingLeastSquares
     from threadpoolctl import threadpool_limits
@@ -152,14 +132,16 @@ def compare(train: Any, test: Any, factors: int, args: argparse.Namespace) -> di
     rows: dict[str, dict[str, Any]] = {"unrated": {"fit": np.inf}, "implicit": {"fit": np.inf}}
     for _ in range(args.repeats):
         ours = IALS(factors=factors, epochs=args.epochs)
-        _, seconds, peak = peak_rss_mib(lambda m=ours: m.fit(train))
+        _, seconds, peak = run_with_peak_mib(lambda m=ours: m.fit(train))
         if seconds < rows["unrated"]["fit"]:
             rows["unrated"] |= {"fit": seconds, "peak": peak, "model": ours}
         theirs = AlternatingLeastSquares(
             factors=factors, iterations=args.epochs, num_threads=args.threads, random_state=0
         )
         with threadpool_limits(limits=1, user_api="blas"):  # as implicit asks
-            _, seconds, peak = peak_rss_mib(lambda m=theirs: m.fit(binary, show_progress=False))
+            _, seconds, peak = run_with_peak_mib(
+                lambda m=theirs: m.fit(binary, show_progress=False)
+            )
         if seconds < rows["implicit"]["fit"]:
             rows["implicit"] |= {"fit": seconds, "peak": peak, "model": theirs}
     users = np.arange(train.n_users)
