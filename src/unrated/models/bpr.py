@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from unrated._checks import check_float
-from unrated._parallel import threads_for
+from unrated._parallel import ThreadChoice
 from unrated.data.negatives import NegativeSampler
 from unrated.models._bpr_kernels import bpr_epoch
 from unrated.models._factors import FactorModel, Trainer
@@ -102,14 +102,16 @@ class _BPRTrainer:
         self.item_bias = np.zeros(n_items, np.float32)
         self.keep = np.flatnonzero(sampler.has_negatives[sampler.users])
         self.sampler, self.rng, self.model = sampler, rng, model
+        self.threads: ThreadChoice | None = None
 
     def epoch(self, number: int) -> float:
         negatives = self.sampler.draw(number)
         rows = self.rng.permutation(self.keep)
         user_block = self.rng.integers(0, SLOTS, len(self.user_factors))
         item_block = self.rng.integers(0, 2 * SLOTS, len(self.item_factors))
-        work = len(rows) * negatives.shape[1] / ((2 * SLOTS - 1) * SLOTS)
-        with threads_for(work):
+        if self.threads is None:  # the same work every epoch
+            self.threads = ThreadChoice(len(rows) * negatives.shape[1] / ((2 * SLOTS - 1) * SLOTS))
+        with self.threads.run():
             total = bpr_epoch(
                 self.user_factors,
                 self.item_factors,

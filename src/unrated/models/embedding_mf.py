@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from unrated._checks import check_choice, check_float, check_int
-from unrated._parallel import threads_for
+from unrated._parallel import ThreadChoice
 from unrated.data.negatives import NegativeSampler
 from unrated.errors import InvalidParameterError
 from unrated.models._checkpoint import scalar_array
@@ -122,7 +122,7 @@ class EmbeddingMF(FactorModel):
 #: a busy machine's late second thread costs less than it brings. Measured on Gowalla with
 #: 4 negatives: batch 8192 on two threads 1.5M positives/s (quiet machine); batch 1024 on
 #: one thread 0.42M/s (load ~2.9); on a loaded machine two threads at batch 1024 made
-#: ML-100k's fit 20x slower.
+#: ML-100k's fit 20x slower. Below it, :class:`ThreadChoice` times one thread against all.
 MIN_PAIRS_PER_THREAD_REGION = 20_000
 
 
@@ -161,6 +161,7 @@ class _MFTrainer:
         self.loss = LOSSES.index(model.loss)
         device = model.resolved_device()
         self.engine: Any = None
+        self.threads: ThreadChoice | None = None
         if device != "cpu" or model.tower > 0:
             self.engine = TorchEngine(
                 self._tables,
@@ -202,8 +203,10 @@ class _MFTrainer:
         if self.engine is not None:
             total = self.engine.run_epoch(order, starts, negatives)
         else:
-            pairs = min(self.batch_size, self.n_positives) * (negatives.shape[1] + 1)
-            with threads_for(pairs, minimum=MIN_PAIRS_PER_THREAD_REGION):
+            if self.threads is None:  # the same work every epoch
+                pairs = min(self.batch_size, self.n_positives) * (negatives.shape[1] + 1)
+                self.threads = ThreadChoice(pairs, minimum=MIN_PAIRS_PER_THREAD_REGION)
+            with self.threads.run():
                 self.step, total = self._run_numba(order, starts, negatives)
         return float(total) / max(self.n_positives, 1)
 
