@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import numba
 import pytest
 
 from unrated._parallel import ThreadChoice
 
-pytestmark = pytest.mark.skipif(numba.get_num_threads() < 2, reason="needs two numba threads")
-ALL = numba.get_num_threads()
+ALL = numba.config.NUMBA_NUM_THREADS
+pytestmark = pytest.mark.skipif(ALL < 2, reason="needs two numba threads")
+
+
+@pytest.fixture(autouse=True)
+def every_thread() -> Iterator[None]:
+    """Start from all threads (the setting is per thread, and other tests may change it)."""
+    previous = numba.get_num_threads()
+    numba.set_num_threads(ALL)
+    yield
+    numba.set_num_threads(previous)
 
 
 def run_epochs(choice: ThreadChoice, seconds_on: dict[int, float], epochs: int) -> list[int]:
