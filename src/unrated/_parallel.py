@@ -20,9 +20,9 @@ PARALLEL_MIN_WORK = 100_000
 
 
 @contextmanager
-def threads_for(work_per_region: float, minimum: float = PARALLEL_MIN_WORK) -> Iterator[None]:
-    """Run numba kernels on one thread when each parallel region has less than ``minimum``."""
-    if work_per_region >= minimum:
+def threads_for(work_per_region: float) -> Iterator[None]:
+    """Run numba kernels on one thread when each parallel region has little work."""
+    if work_per_region >= PARALLEL_MIN_WORK:
         yield
         return
     with _threads(1):
@@ -75,10 +75,10 @@ class ThreadChoice:
         untimed = [count for count, seconds in self.seconds.items() if not seconds]
         if untimed:
             return untimed[0]
-        median = {count: statistics.median(seconds) for count, seconds in self.seconds.items()}
-        faster = min(median, key=lambda count: median[count])
-        slower = self.everywhere if faster == 1 else 1
-        return slower if self.since_probe * self.probe_share >= median[slower] else faster
+        kept = self._kept()
+        other = self.everywhere if kept == 1 else 1
+        probe = self.since_probe * self.probe_share >= statistics.median(self.seconds[other])
+        return other if probe else kept
 
     @contextmanager
     def run(self) -> Iterator[None]:
@@ -90,6 +90,9 @@ class ThreadChoice:
         seconds = time.perf_counter() - started
         if self.runs > 0:
             self.seconds[count].append(seconds)
-        kept = min(self.seconds, key=lambda c: statistics.median(self.seconds[c] or [math.inf]))
-        self.since_probe = self.since_probe + seconds if count == kept else 0.0
+        self.since_probe = self.since_probe + seconds if count == self._kept() else 0.0
         self.runs += 1
+
+    def _kept(self) -> int:
+        """The count whose last runs have the lower median time (an untimed one: never)."""
+        return min(self.seconds, key=lambda c: statistics.median(self.seconds[c] or [math.inf]))

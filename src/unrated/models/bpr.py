@@ -102,15 +102,14 @@ class _BPRTrainer:
         self.item_bias = np.zeros(n_items, np.float32)
         self.keep = np.flatnonzero(sampler.has_negatives[sampler.users])
         self.sampler, self.rng, self.model = sampler, rng, model
-        self.threads: ThreadChoice | None = None
+        strata = (2 * SLOTS - 1) * SLOTS  # parallel regions per epoch
+        self.threads = ThreadChoice(len(self.keep) * sampler.negatives / strata)
 
     def epoch(self, number: int) -> float:
         negatives = self.sampler.draw(number)
         rows = self.rng.permutation(self.keep)
         user_block = self.rng.integers(0, SLOTS, len(self.user_factors))
         item_block = self.rng.integers(0, 2 * SLOTS, len(self.item_factors))
-        if self.threads is None:  # the same work every epoch
-            self.threads = ThreadChoice(len(rows) * negatives.shape[1] / ((2 * SLOTS - 1) * SLOTS))
         with self.threads.run():
             total = bpr_epoch(
                 self.user_factors,

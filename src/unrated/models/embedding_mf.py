@@ -161,7 +161,8 @@ class _MFTrainer:
         self.loss = LOSSES.index(model.loss)
         device = model.resolved_device()
         self.engine: Any = None
-        self.threads: ThreadChoice | None = None
+        pairs = min(self.batch_size, self.n_positives) * (model.negatives + 1)
+        self.threads = ThreadChoice(pairs, minimum=MIN_PAIRS_PER_THREAD_REGION)
         if device != "cpu" or model.tower > 0:
             self.engine = TorchEngine(
                 self._tables,
@@ -203,9 +204,6 @@ class _MFTrainer:
         if self.engine is not None:
             total = self.engine.run_epoch(order, starts, negatives)
         else:
-            if self.threads is None:  # the same work every epoch
-                pairs = min(self.batch_size, self.n_positives) * (negatives.shape[1] + 1)
-                self.threads = ThreadChoice(pairs, minimum=MIN_PAIRS_PER_THREAD_REGION)
             with self.threads.run():
                 self.step, total = self._run_numba(order, starts, negatives)
         return float(total) / max(self.n_positives, 1)
