@@ -84,15 +84,6 @@ def test_ndcg_within_002_of_local_ials(fitted: Path, ml100k_split_dir: Path) -> 
     assert ndcg["spark"] >= 0.40, ndcg
 
 
-def test_spark_trains_ials_only(tmp_path: Path, ml100k_path: Path) -> None:
-    result = run_cli(
-        "fit", ml100k_path, "--model", "mf", "--engine", "spark", "--out", "m.unrated",
-        cwd=tmp_path, timeout=60, expect=2,
-    )  # fmt: skip
-    assert "trains 'ials' only" in result.stderr
-    assert not (tmp_path / "m.unrated").exists()
-
-
 def test_malformed_spark_conf_is_named(tmp_path: Path, ml100k_path: Path) -> None:
     result = run_cli(
         "fit", ml100k_path, "--engine", "spark", "--spark-conf", "spark.executor.memory",

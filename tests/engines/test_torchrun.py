@@ -147,14 +147,6 @@ def test_sigterm_stops_the_ranks(tmp_path: Path, ml100k_split_dir: Path) -> None
     assert not out.exists()
 
 
-def test_torchrun_trains_mf_only(tmp_path: Path, ml100k_path: Path) -> None:
-    result = run_cli(
-        "fit", ml100k_path, "--model", "ials", "--engine", "torchrun", "--out", "m.unrated",
-        cwd=tmp_path, timeout=60, expect=2,
-    )  # fmt: skip
-    assert "trains 'mf' only" in result.stderr
-
-
 def _ranks(out: Path, launcher: int) -> list[int]:
     """Processes other than the launcher and torchrun whose command line names ``out``."""
     found = []
