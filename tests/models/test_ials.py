@@ -6,12 +6,16 @@ import itertools
 import os
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 import unrated as ur
 from unrated.errors import InvalidParameterError
+from unrated.models import ials
+from unrated.models._ials_kernels import BLAS_GROUP, GRAMIAN_CHUNK, gramian
 from unrated.models.ials import IALS
 from unrated.models.registry import make_model
 
@@ -56,6 +60,40 @@ def test_fold_in_solves_the_normal_equations_exactly(solver: str, confidence: st
     np.testing.assert_allclose(
         model.user_factors_, exact_users(model, data.matrix), rtol=1e-3, atol=3e-5
     )
+
+
+def test_training_by_blas_agrees_with_the_tiled_kernel_on_any_thread_count(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    data = small_data(7, n_users=2 * BLAS_GROUP + 37, n_items=BLAS_GROUP + 11)  # + tail groups
+    tiled = IALS(factors=16, epochs=4).fit(data)
+    monkeypatch.setattr(ials, "BLAS_FACTORS", 16)
+    fits = []
+    try:
+        for threads in (1, numba.config.NUMBA_NUM_THREADS):
+            numba.set_num_threads(threads)
+            fits.append(IALS(factors=16, epochs=4).fit(data))
+    finally:
+        numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+    one, many = fits
+    assert np.array_equal(one.item_factors_, many.item_factors_)
+    assert np.array_equal(one.user_factors_, many.user_factors_)
+    np.testing.assert_allclose(one.item_factors_, tiled.item_factors_, rtol=1e-3, atol=1e-5)
+    expected = exact_users(one, data.matrix)
+    np.testing.assert_allclose(one.user_factors_, expected, rtol=1e-3, atol=3e-5)
+
+
+def test_gramian_is_symmetric_and_the_same_on_any_number_of_blas_threads() -> None:
+    rng = np.random.default_rng(8)
+    y = rng.standard_normal((2 * GRAMIAN_CHUNK + 123, 256), dtype=np.float32)
+    weights = rng.random(len(y), dtype=np.float32)
+    with threadpool_limits(1, "blas"):
+        one = gramian(y, weights)
+    with threadpool_limits(2, "blas"):
+        two = gramian(y, weights)
+    assert np.array_equal(one, two) and np.array_equal(one, one.T)
+    expected = (y.T.astype(np.float64) * weights) @ y
+    np.testing.assert_allclose(one, expected, rtol=1e-5, atol=1e-3)
 
 
 def test_many_cg_steps_reach_the_cholesky_solution() -> None:

@@ -9,7 +9,10 @@ weights a, and s_r the row's own unobserved weight (1 when the weights are in G)
 kernel writes the row's objective x'A x − 2 b'x + Σ_j c_rj (its share of the training
 loss) to ``objective``.
 Rows are independent and each is computed by one thread in a fixed order, so results never
-depend on thread scheduling, nor on which other rows are solved in the same call.
+depend on thread scheduling, nor (with ``blas=False``) on which other rows are solved in the
+same call. With ``blas=True`` the Gramian products of BLAS_GROUP rows at a time are one
+BLAS matrix product (1.5× the tiled kernel's speed at 2,560 factors); a row's last bits can
+then depend on the rows beside it, so exact solves (fold-in) keep the tiled kernel.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ def _dot(a: np.ndarray, b: np.ndarray) -> np.float32:
 
 #: Rows solved together by one thread, so that each Gramian row is loaded once per group.
 GROUP = 8
+#: Rows per BLAS product: enough for single-threaded sgemm to run near its peak.
+BLAS_GROUP = 512
 
 
 @numba.njit(cache=True, fastmath=True, inline="always")
@@ -81,16 +86,20 @@ def _apply(
     v: np.ndarray,
     out: np.ndarray,
     active: np.ndarray,
+    blas: bool,
 ) -> None:
     """out[q] = A_(first+q) v[q] for the active rows q of the group (others: garbage)."""
     group, d = v.shape
-    scratch = np.empty(d, dtype=np.float32)
-    for i in range(0, d, 4):
-        for q in range(0, group, 2):
-            if q + 1 < group:
-                _dots_2x4(v[q], v[q + 1], gram, i, d - 1, 0, d, out[q], out[q + 1])
-            else:  # odd tail: pair the row with itself
-                _dots_2x4(v[q], v[q], gram, i, d - 1, 0, d, out[q], scratch)
+    if blas:
+        np.dot(v, gram, out)  # G is symmetric: v G = (G v)ᵀ
+    else:
+        scratch = np.empty(d, dtype=np.float32)
+        for i in range(0, d, 4):
+            for q in range(0, group, 2):
+                if q + 1 < group:
+                    _dots_2x4(v[q], v[q + 1], gram, i, d - 1, 0, d, out[q], out[q + 1])
+                else:  # odd tail: pair the row with itself
+                    _dots_2x4(v[q], v[q], gram, i, d - 1, 0, d, out[q], scratch)
     for q in range(group):
         if not active[q]:
             continue
@@ -117,17 +126,19 @@ def cg_solve(
     steps: int,
     tolerance: float,
     objective: np.ndarray,
+    blas: bool,
 ) -> None:
     """Conjugate gradient from the current rows of ``x`` (updated in place), per row.
 
     Each row stops after ``steps`` steps, or once ‖r‖ ≤ tolerance·‖b‖ (0: never early).
-    Rows are taken GROUP at a time, but every row follows its own recurrence.
+    Rows are taken GROUP (BLAS_GROUP) at a time, but every row follows its own recurrence.
     """
     n_rows, d = x.shape
-    n_groups = (n_rows + GROUP - 1) // GROUP
+    width = BLAS_GROUP if blas else GROUP
+    n_groups = (n_rows + width - 1) // width
     for group in numba.prange(n_groups):
-        first = group * GROUP
-        size = min(GROUP, n_rows - first)
+        first = group * width
+        size = min(width, n_rows - first)
         xg = x[first : first + size]
         b = np.zeros((size, d), dtype=np.float32)
         r = np.empty((size, d), dtype=np.float32)
@@ -144,7 +155,7 @@ def cg_solve(
                 mass[q] += c
                 for k in range(d):
                     b[q, k] += c * y[k]
-        _apply(indptr, indices, conf, other, gram, scale, reg, first, xg, ap, active)
+        _apply(indptr, indices, conf, other, gram, scale, reg, first, xg, ap, active, blas)
         for q in range(size):
             for k in range(d):
                 r[q, k] = b[q, k] - ap[q, k]
@@ -158,7 +169,7 @@ def cg_solve(
                 n_active += active[q]
             if n_active == 0:
                 break
-            _apply(indptr, indices, conf, other, gram, scale, reg, first, p, ap, active)
+            _apply(indptr, indices, conf, other, gram, scale, reg, first, p, ap, active, blas)
             for q in range(size):
                 if not active[q]:
                     continue
@@ -241,42 +252,23 @@ def cholesky_solve(
         objective[row] = mass - bx  # at the exact solution x'Ax = b'x
 
 
-@numba.njit(parallel=True, cache=True, fastmath=True, nogil=True)
-def gramian(y: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Yᵀ diag(weights) Y, in float32 tiles over chunks of rows summed in float64.
+#: Rows per float32 Gramian product; the products are summed in float64.
+GRAMIAN_CHUNK = 4096
 
-    The chunks are summed in a fixed order, whatever the number of threads.
+
+def gramian(y: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Yᵀ diag(weights) Y (float32): BLAS products of GRAMIAN_CHUNK rows, summed in float64.
+
+    numpy computes ``part.T @ part`` by BLAS syrk, exactly symmetric; each entry is summed
+    in the same order whatever the number of BLAS threads.
     """
-    n, d = y.shape
-    chunk = 512
-    out = np.zeros((d, d), dtype=np.float64)
-    block = np.empty((d, chunk), dtype=np.float32)
-    root = np.sqrt(weights).astype(np.float32)
-    n_pairs = (d + 1) // 2
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        width = stop - start
-        for i in numba.prange(d):  # this chunk, transposed: rows of block are columns of y
-            for k in range(width):
-                block[i, k] = y[start + k, i] * root[start + k]
-        for pair in numba.prange(n_pairs):
-            i = 2 * pair
-            i1 = min(i + 1, d - 1)
-            part0 = np.empty(d, dtype=np.float32)
-            part1 = np.empty(d, dtype=np.float32)
-            for j in range(i - i % 4, d, 4):
-                _dots_2x4(block[i], block[i1], block, j, d - 1, 0, width, part0, part1)
-            for j in range(i - i % 4, d):
-                out[i, j] += part0[j]
-                if i1 != i:
-                    out[i1, j] += part1[j]
-    result = np.empty((d, d), dtype=np.float32)
-    for i in range(d):
-        for j in range(i, d):
-            value = np.float32(out[i, j])
-            result[i, j] = value
-            result[j, i] = value
-    return result
+    d = y.shape[1]
+    total = np.zeros((d, d))
+    root = np.sqrt(weights, dtype=np.float32)[:, None]
+    for start in range(0, len(y), GRAMIAN_CHUNK):
+        part = y[start : start + GRAMIAN_CHUNK] * root[start : start + GRAMIAN_CHUNK]
+        total += part.T @ part
+    return total.astype(np.float32)
 
 
 @numba.njit(parallel=True, cache=True, fastmath=True, nogil=True)

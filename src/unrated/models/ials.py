@@ -8,6 +8,7 @@ from typing import Any
 import numba
 import numpy as np
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from unrated._checks import check_choice, check_float, check_int, take_array
 from unrated._progress import progress_bar
@@ -25,6 +26,8 @@ AUTO_UNOBSERVED_MASS = 250.0
 EXACT_TOLERANCE = 1e-5
 #: ... or after this many steps.
 EXACT_MAX_STEPS = 15
+#: From this many factors on, training solves take their Gramian products from BLAS.
+BLAS_FACTORS = 512
 
 
 class IALS(Recommender):
@@ -175,6 +178,7 @@ class IALS(Recommender):
         user_reg = self._row_regularization(conf, np.float64(weights.sum(dtype=np.float64)))
         item_reg = self._row_regularization(conf_t, weights.astype(np.float64) * n_users)
         ones_users, exact, loss = np.ones(n_users, np.float32), self.solver == "cholesky", np.nan
+        blas = self.factors >= BLAS_FACTORS
         state = {"users": users, "items": items, "loss": scalar_array(loss)}
         first, state = resume(self._checkpoint, rng, state)
         users, items, loss = state["users"], state["items"], float(state["loss"][0])
@@ -182,9 +186,11 @@ class IALS(Recommender):
             advance(first)
             for epoch in range(first, self.epochs):
                 gram = kernels.gramian(items, weights)
-                self._solve(conf, items, users, user_reg, gram, ones_users, exact=exact)
+                self._solve(conf, items, users, user_reg, gram, ones_users, exact=exact, blas=blas)
                 gram = kernels.gramian(users, ones_users)
-                objective = self._solve(conf_t, users, items, item_reg, gram, weights, exact=exact)
+                objective = self._solve(
+                    conf_t, users, items, item_reg, gram, weights, exact=exact, blas=blas
+                )
                 loss = objective.sum(dtype=np.float64) + float(
                     np.dot(user_reg, np.einsum("ij,ij->i", users, users, dtype=np.float64))
                 )
@@ -195,7 +201,7 @@ class IALS(Recommender):
         self.item_factors_, self.unobserved_weights_ = items, weights
         # users were solved against the previous epoch's items: solve them once more, exactly,
         # against the final ones (so a user's fold-in reproduces their row), from where they are
-        self.user_factors_ = self._fold_in(conf, confidences=True, start=users)
+        self.user_factors_ = self._fold_in(conf, confidences=True, start=users, blas=blas)
 
     def _solve(
         self,
@@ -207,22 +213,25 @@ class IALS(Recommender):
         scale: np.ndarray,
         *,
         exact: bool,
+        blas: bool = False,
     ) -> np.ndarray:
         """Update every row of ``x`` in place; return each row's objective (its loss terms).
 
         ``exact`` solves to convergence: by Cholesky, or by conjugate gradient from x (zero
         for fold-in) until ‖r‖ ≤ EXACT_TOLERANCE·‖b‖; otherwise ``cg_steps`` warm steps.
+        ``blas``: CG's Gramian products by single-threaded BLAS in each numba thread (fast at
+        many factors; a row's last bits may depend on the rows solved beside it).
         """
         objective = np.empty(x.shape[0], dtype=np.float64)
         args = (conf.indptr, conf.indices, conf.data, other, gram, scale, reg, x)
-        with numba.parallel_chunksize(1):
+        with numba.parallel_chunksize(1), threadpool_limits(1 if blas else None, "blas"):
             if self.solver == "cholesky" and exact:
                 kernels.cholesky_solve(*args, objective)
             else:
                 steps, tolerance = (
                     (EXACT_MAX_STEPS, EXACT_TOLERANCE) if exact else (self.cg_steps, 0.0)
                 )
-                kernels.cg_solve(*args, steps, tolerance, objective)
+                kernels.cg_solve(*args, steps, tolerance, objective, blas)
         return objective
 
     # ----------------------------------------------------------------- scoring
@@ -232,10 +241,13 @@ class IALS(Recommender):
         *,
         confidences: bool = False,
         start: np.ndarray | None = None,
+        blas: bool = False,
     ) -> np.ndarray:
         """User vectors solved exactly against the fixed items.
 
         CG starts from 0, or from ``start``, which is then updated in place and returned.
+        ``blas`` only for training's last solve: a new history's vector must not depend on
+        the other histories in its batch.
         """
         if self._gramian_cache is None:
             self._gramian_cache = kernels.gramian(self.item_factors_, self.unobserved_weights_)
@@ -245,7 +257,8 @@ class IALS(Recommender):
         total = np.float64(self.unobserved_weights_.sum(dtype=np.float64))
         reg = self._row_regularization(conf, total)
         ones = np.ones(len(users), dtype=np.float32)
-        self._solve(conf, self.item_factors_, users, reg, self._gramian_cache, ones, exact=True)
+        gram = self._gramian_cache
+        self._solve(conf, self.item_factors_, users, reg, gram, ones, exact=True, blas=blas)
         return users
 
     def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
