@@ -27,7 +27,7 @@ EXACT_TOLERANCE = 1e-5
 #: ... or after this many steps.
 EXACT_MAX_STEPS = 15
 #: From this many factors on, training solves take their Gramian products from BLAS.
-BLAS_FACTORS = 512
+BLAS_FACTORS = 2048
 
 
 class IALS(Recommender):
