@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import nullcontext
 from typing import Any
 
 import numba
@@ -61,7 +62,8 @@ class IALS(Recommender):
       from its previous vector, with the Gramian shared by all rows (Takács, Pilászy & Tikk,
       "Applications of the conjugate gradient method for implicit feedback collaborative
       filtering", RecSys 2011); ``"cholesky"`` solves each row exactly (cubic in
-      ``factors``: up to ~128).
+      ``factors``: up to ~128). From 2,048 factors on, training's Gramian products run as
+      BLAS matrix products over 512 rows at a time (2× faster at 2,560 factors).
 
     Training ends with an exact solve of every user against the final items, the solve that
     fold-in (``recommend_history``) runs: a training user's own history reproduces their
@@ -224,7 +226,8 @@ class IALS(Recommender):
         """
         objective = np.empty(x.shape[0], dtype=np.float64)
         args = (conf.indptr, conf.indices, conf.data, other, gram, scale, reg, x)
-        with numba.parallel_chunksize(1), threadpool_limits(1 if blas else None, "blas"):
+        one_blas_thread = threadpool_limits(1, "blas") if blas else nullcontext()
+        with numba.parallel_chunksize(1), one_blas_thread:
             if self.solver == "cholesky" and exact:
                 kernels.cholesky_solve(*args, objective)
             else:
