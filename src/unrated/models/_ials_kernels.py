@@ -11,8 +11,9 @@ loss) to ``objective``.
 Rows are independent and each is computed by one thread in a fixed order, so results never
 depend on thread scheduling, nor (with ``blas=False``) on which other rows are solved in the
 same call. With ``blas=True`` the Gramian products of BLAS_GROUP rows at a time are one
-BLAS matrix product (1.5× the tiled kernel's speed at 2,560 factors); a row's last bits can
-then depend on the rows beside it, so exact solves (fold-in) keep the tiled kernel.
+BLAS matrix product (1.9× the tiled kernel's speed at 2,560 factors, benchmarks/ials_kernels.py);
+a row's last bits can then depend on the rows beside it, so fold-in of new histories keeps
+the tiled kernel.
 """
 
 from __future__ import annotations
