@@ -18,8 +18,12 @@ the tiled kernel.
 
 from __future__ import annotations
 
+import functools
+from concurrent.futures import ThreadPoolExecutor
+
 import numba
 import numpy as np
+from threadpoolctl import ThreadpoolController
 
 
 @numba.njit(cache=True, fastmath=True, inline="always")
@@ -260,16 +264,41 @@ GRAMIAN_CHUNK = 4096
 def gramian(y: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Yᵀ diag(weights) Y (float32): BLAS products of GRAMIAN_CHUNK rows, summed in float64.
 
-    numpy computes ``part.T @ part`` by BLAS syrk, exactly symmetric; each entry is summed
-    in the same order whatever the number of BLAS threads.
+    Each chunk's ``part.T @ part`` (BLAS syrk: exactly symmetric) runs on one BLAS thread,
+    large ones on numba's threads, and the sums in chunk order: the result is the same
+    whatever the number of threads. (OpenBLAS's threaded syrk is not: with its Haswell and
+    Zen kernels, 1 and 2 threads differ in the last bits of float32.)
     """
     d = y.shape[1]
     total = np.zeros((d, d))
     root = np.sqrt(weights, dtype=np.float32)[:, None]
-    for start in range(0, len(y), GRAMIAN_CHUNK):
+
+    def product(start: int) -> np.ndarray:
         part = y[start : start + GRAMIAN_CHUNK] * root[start : start + GRAMIAN_CHUNK]
-        total += part.T @ part
+        square: np.ndarray = part.T @ part
+        return square
+
+    starts = range(0, len(y), GRAMIAN_CHUNK)
+    workers = min(numba.get_num_threads(), len(starts))
+    with _blas_controller().limit(limits=1, user_api="blas"):
+        if workers <= 1 or len(y) * d * d < GRAMIAN_PARALLEL_WORK:
+            for start in starts:
+                total += product(start)
+        else:
+            with ThreadPoolExecutor(workers) as pool:
+                for window in range(0, len(starts), workers):  # hold at most `workers` products
+                    for part_product in pool.map(product, starts[window : window + workers]):
+                        total += part_product
     return total.astype(np.float32)
+
+
+#: From this many multiply-adds, a Gramian's chunks go to threads (below, starting them costs more).
+GRAMIAN_PARALLEL_WORK = 1 << 28
+
+
+@functools.cache
+def _blas_controller() -> ThreadpoolController:
+    return ThreadpoolController()  # found once: threadpool_limits looks for BLAS on every call
 
 
 @numba.njit(parallel=True, cache=True, fastmath=True, nogil=True)
