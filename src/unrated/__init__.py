@@ -1,32 +1,48 @@
-"""unrated: recommendations from implicit feedback (purchases, clicks, plays)."""
+"""unrated: recommendations from implicit feedback (purchases, clicks, plays).
 
-from unrated.data.ids import IdIndex
-from unrated.data.interactions import Interactions
-from unrated.data.io import read_interactions
-from unrated.data.split import Split, split_by_time, split_holdout, split_last
-from unrated.errors import (
-    DataError,
-    DataWarning,
-    InvalidParameterError,
-    MemoryLimitError,
-    ModelFileError,
-    NotFittedError,
-    PerformanceWarning,
-    UnknownIdError,
-    UnratedError,
-    UnratedWarning,
-)
-from unrated.evaluation.protocol import Report, evaluate
-from unrated.models.base import Recommendations, Recommender
-from unrated.models.bpr import BPR
-from unrated.models.ease import EASE
-from unrated.models.embedding_mf import EmbeddingMF
-from unrated.models.ials import IALS
-from unrated.models.item_knn import ItemKNN
-from unrated.models.popular import Popular
-from unrated.models.registry import MODELS, make_model
+The public names below are imported on first use (``unrated.IALS`` loads the models then),
+so ``import unrated`` and the command line start fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# Public name -> the module that defines it.
+_EXPORTS = {
+    "IdIndex": "unrated.data.ids",
+    "Interactions": "unrated.data.interactions",
+    "read_interactions": "unrated.data.io",
+    "Split": "unrated.data.split",
+    "split_by_time": "unrated.data.split",
+    "split_holdout": "unrated.data.split",
+    "split_last": "unrated.data.split",
+    "DataError": "unrated.errors",
+    "DataWarning": "unrated.errors",
+    "InvalidParameterError": "unrated.errors",
+    "MemoryLimitError": "unrated.errors",
+    "ModelFileError": "unrated.errors",
+    "NotFittedError": "unrated.errors",
+    "PerformanceWarning": "unrated.errors",
+    "UnknownIdError": "unrated.errors",
+    "UnratedError": "unrated.errors",
+    "UnratedWarning": "unrated.errors",
+    "Report": "unrated.evaluation.protocol",
+    "evaluate": "unrated.evaluation.protocol",
+    "Recommendations": "unrated.models.base",
+    "Recommender": "unrated.models.base",
+    "BPR": "unrated.models.bpr",
+    "EASE": "unrated.models.ease",
+    "EmbeddingMF": "unrated.models.embedding_mf",
+    "IALS": "unrated.models.ials",
+    "ItemKNN": "unrated.models.item_knn",
+    "Popular": "unrated.models.popular",
+    "MODELS": "unrated.models.registry",
+    "make_model": "unrated.models.registry",
+}
 
 __all__ = [
     "BPR",
@@ -60,3 +76,45 @@ __all__ = [
     "split_holdout",
     "split_last",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a public name from its module on first access, then keep it here."""
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'unrated' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_EXPORTS})
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from unrated.data.ids import IdIndex
+    from unrated.data.interactions import Interactions
+    from unrated.data.io import read_interactions
+    from unrated.data.split import Split, split_by_time, split_holdout, split_last
+    from unrated.errors import (
+        DataError,
+        DataWarning,
+        InvalidParameterError,
+        MemoryLimitError,
+        ModelFileError,
+        NotFittedError,
+        PerformanceWarning,
+        UnknownIdError,
+        UnratedError,
+        UnratedWarning,
+    )
+    from unrated.evaluation.protocol import Report, evaluate
+    from unrated.models.base import Recommendations, Recommender
+    from unrated.models.bpr import BPR
+    from unrated.models.ease import EASE
+    from unrated.models.embedding_mf import EmbeddingMF
+    from unrated.models.ials import IALS
+    from unrated.models.item_knn import ItemKNN
+    from unrated.models.popular import Popular
+    from unrated.models.registry import MODELS, make_model

@@ -8,7 +8,12 @@ from typing import Annotated, TextIO
 
 import typer
 
+from unrated import __version__
+from unrated._atomic import WRITING
+from unrated.cli._display import one_line
 from unrated.errors import UnratedError
+
+_BUG = "this is a bug in unrated; please report it with the output of --debug"
 
 app = typer.Typer(
     name="unrated",
@@ -20,9 +25,21 @@ app = typer.Typer(
 )
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        print(f"unrated {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Print the version and exit.", callback=_print_version, is_eager=True
+        ),
+    ] = False,
 ) -> None:
     """unrated: from a purchase log to honest top-K recommendations."""
 
@@ -47,34 +64,42 @@ def _register() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: run the CLI, turning errors into one line on stderr and an exit code.
 
-    Exit codes: 0 success; 2 bad input or usage (the message says what and where);
-    1 an unexpected failure (rerun with --debug for the traceback); 130 interrupted.
-    Warnings are shown once each, as one ``warning: ...`` line.
+    Exit codes: 0 success; 2 bad input or usage, or a fault of the environment (disk full,
+    file too large, no permission, out of memory): the message says what and where;
+    1 a bug in unrated (rerun with --debug for the traceback); 130 interrupted.
+    Every error and warning is one line, with control characters escaped.
     """
     args = sys.argv[1:] if argv is None else argv
-    _register()
-    command = typer.main.get_command(app)
     with warnings.catch_warnings():
         warnings.simplefilter("default")
         warnings.showwarning = _show_warning
         try:
+            _register()
+            command = typer.main.get_command(app)
             # Standalone mode: the command-line parser reports its own usage errors (exit 2).
             command.main(args=args, prog_name="unrated", standalone_mode=True)
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             sys.exit(130)
-        except UnratedError as error:
-            print(f"error: {error}", file=sys.stderr)
-            sys.exit(2)
         except Exception as error:
             if "--debug" in args:
                 raise
-            print(
-                f"error: unexpected {type(error).__name__}: {error} "
-                "(rerun with --debug to see where)",
-                file=sys.stderr,
-            )
-            sys.exit(1)
+            code, text = _describe(error)
+            print(f"error: {one_line(text)}", file=sys.stderr)
+            sys.exit(code)
+
+
+def _describe(error: Exception) -> tuple[int, str]:
+    """Exit code and message for an error that reached the command line's boundary."""
+    if isinstance(error, UnratedError):
+        return 2, str(error)
+    if isinstance(error, OSError):
+        what = "cannot write " if WRITING in getattr(error, "__notes__", ()) else ""
+        where = f"{error.filename}: " if error.filename is not None else ""
+        return 2, f"{what}{where}{error.strerror or error}"
+    if isinstance(error, MemoryError):
+        return 2, "out of memory: the data or the model does not fit (try smaller settings)"
+    return 1, f"unexpected {type(error).__name__}: {error} ({_BUG})"
 
 
 def _show_warning(
@@ -85,4 +110,4 @@ def _show_warning(
     file: TextIO | None = None,
     line: str | None = None,
 ) -> None:
-    print(f"warning: {message}", file=sys.stderr)
+    print(f"warning: {one_line(str(message))}", file=sys.stderr)

@@ -1,21 +1,29 @@
-"""Options shared by several commands, and small helpers for reading and writing (internal)."""
+"""Options shared by several commands, and small helpers for reading and writing (internal).
+
+Light on purpose: every command module imports it, so data and model modules are imported
+inside the helpers that need them (``unrated --help`` starts in a fraction of a second).
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import polars as pl
 import typer
 from rich.console import Console
 
 from unrated._atomic import atomic_path
-from unrated.data.interactions import Interactions
-from unrated.data.io import read_interactions
 from unrated.errors import InvalidParameterError
 
-console = Console(highlight=False)
-errors = Console(stderr=True, highlight=False)
+if TYPE_CHECKING:
+    import polars as pl
+
+    from unrated.data.interactions import Interactions
+
+# soft_wrap: a line of text (a path, a spec) is never wrapped or cut at the terminal's width,
+# so it can be copied or parsed; tables still fit the width. Data in the text: see _display.
+console = Console(highlight=False, soft_wrap=True)
+errors = Console(stderr=True, highlight=False, soft_wrap=True)
 
 UserCol = Annotated[
     str | None, typer.Option("--user-col", help="User id column (found by name if left out).")
@@ -39,6 +47,8 @@ def read_data(
     weight_col: str | None,
 ) -> Interactions:
     """read_interactions with the CLI's column flags."""
+    from unrated.data.io import read_interactions
+
     return read_interactions(
         path, user_col=user_col, item_col=item_col, time_col=time_col, weight_col=weight_col
     )

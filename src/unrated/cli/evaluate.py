@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from unrated.cli import app
+from unrated.cli._display import shown
 from unrated.cli._options import (
     ItemCol,
     TimeCol,
@@ -20,9 +20,9 @@ from unrated.cli._options import (
     parse_ks,
     read_data,
 )
-from unrated.evaluation.metrics import PER_USER_METRICS
-from unrated.evaluation.protocol import PROTOCOL_NOTE, Report, evaluate
-from unrated.modelfile import load_model
+
+if TYPE_CHECKING:
+    from unrated.evaluation.protocol import Report
 
 
 @app.command("evaluate")
@@ -37,6 +37,9 @@ def evaluate_command(
     weight_col: WeightCol = None,
 ) -> None:
     """Rank the whole catalogue for each test user (training items excluded) and score it."""
+    from unrated.evaluation.protocol import evaluate
+    from unrated.modelfile import load_model
+
     ks = parse_ks(k)
     recommender = load_model(model)
     held_out = read_data(test, user_col, item_col, time_col, weight_col)
@@ -49,7 +52,12 @@ def evaluate_command(
 
 def print_report(report: Report) -> None:
     """A metrics × k table with the protocol in its caption."""
-    table = Table(title=f"{report.model} on {report.split}: {report.n_users:,} users")
+    from rich.table import Table
+
+    from unrated.evaluation.metrics import PER_USER_METRICS
+    from unrated.evaluation.protocol import PROTOCOL_NOTE
+
+    table = Table(title=shown(f"{report.model} on {report.split}: {report.n_users:,} users"))
     table.add_column("metric")
     for cutoff in report.k:
         table.add_column(f"@{cutoff}", justify="right")

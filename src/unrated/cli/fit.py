@@ -4,17 +4,22 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from unrated.cli import app
+from unrated.cli._display import shown
 from unrated.cli._options import ItemCol, TimeCol, UserCol, WeightCol, console, read_data
-from unrated.data.io import read_item_names
 from unrated.errors import InvalidParameterError
-from unrated.modelfile import save_model
-from unrated.models.base import Recommender
-from unrated.models.registry import DEFAULT_MODEL, MODELS, make_model
+
+if TYPE_CHECKING:
+    from unrated.models.base import Recommender
+
+#: The registry's names and default, written out so that ``--help`` need not import the
+#: models (numba); tests/cli/test_startup.py checks them against unrated.models.registry.
+MODEL_NAMES = ("popular", "item-knn", "ease", "ials", "bpr", "mf")
+DEFAULT_MODEL = "ials"
 
 ENGINES = ("local", "spark", "torchrun")
 _ENGINE_HELP = (
@@ -22,7 +27,7 @@ _ENGINE_HELP = (
     "--spark-master) or torchrun (mf data-parallel with torch.distributed; see --nproc)."
 )
 _MODEL_HELP = (
-    f"Model spec NAME[:key=value,...]; models: {', '.join(MODELS)}. "
+    f"Model spec NAME[:key=value,...]; models: {', '.join(MODEL_NAMES)}. "
     f"Default: {DEFAULT_MODEL} (the strongest general model)."
 )
 
@@ -59,11 +64,19 @@ def fit(
     ] = 2,
 ) -> None:
     """Train MODEL on DATA and write it to --out (atomically: a failure leaves --out as it was)."""
+    from unrated.data.io import read_item_names
+    from unrated.modelfile import save_model
+    from unrated.models.registry import make_model
+
     recommender = make_model(model)  # checks the spec before reading any data
     if engine not in ENGINES:
         raise InvalidParameterError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
     if engine != "local" and checkpoint is not None:
         raise InvalidParameterError("--checkpoint works with --engine local only")
+    if checkpoint is not None and checkpoint.exists() and not checkpoint.is_dir():
+        raise InvalidParameterError(
+            f"--checkpoint must be a folder; {checkpoint} exists and is not one"
+        )
     names = read_item_names(items) if items is not None else None
     started = time.perf_counter()
     if engine == "spark":
@@ -109,8 +122,8 @@ def fit(
     path = save_model(fitted, out, item_names=names)
     seen = fitted.seen_
     console.print(
-        f"fitted [bold]{model}[/] ({engine}) on {seen.shape[0]:,} users × {seen.shape[1]:,} "
-        f"items ({seen.nnz:,} pairs) in {seconds:.1f} s → {path} "
+        f"fitted [bold]{shown(model)}[/] ({engine}) on {seen.shape[0]:,} users × "
+        f"{seen.shape[1]:,} items ({seen.nnz:,} pairs) in {seconds:.1f} s → {shown(path)} "
         f"({path.stat().st_size / 2**20:.1f} MiB)"
     )
     digest = getattr(fitted, "parameters_digest_", None)  # set by --engine torchrun

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from unrated.cli import app
+from unrated.cli._display import shown
 from unrated.cli._options import console
-from unrated.modelfile import load_model
 
 
 @app.command()
@@ -18,6 +18,8 @@ def info(
     model: Annotated[Path, typer.Argument(help="Model file written by 'unrated fit'.")],
 ) -> None:
     """Model name, parameters, sizes and the training-data fingerprint of a model file."""
+    from unrated.modelfile import load_model
+
     recommender = load_model(model)
     details = {
         "model": recommender.key,
@@ -29,4 +31,5 @@ def info(
         "item names": getattr(recommender, "item_names_", None) is not None,
     }
     for key, value in details.items():
-        console.print(f"[bold]{key}[/]: {json.dumps(value) if isinstance(value, dict) else value}")
+        text = json.dumps(value) if isinstance(value, dict) else value
+        console.print(f"[bold]{key}[/]: {shown(text)}")

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import numpy as np
 import typer
 from rich.table import Table
 
 from unrated.cli import app
+from unrated.cli._display import shown
 from unrated.cli._options import (
     ItemCol,
     TimeCol,
@@ -21,12 +21,11 @@ from unrated.cli._options import (
     read_data,
     write_frame,
 )
-from unrated.data.interactions import Interactions
-from unrated.data.io import read_interactions, read_item_names
-from unrated.data.split import split_holdout
-from unrated.evaluation.protocol import PROTOCOL_NOTE, evaluate
-from unrated.models.base import Recommender
-from unrated.models.registry import DEFAULT_MODEL, make_model
+from unrated.cli.fit import DEFAULT_MODEL
+
+if TYPE_CHECKING:
+    from unrated.data.interactions import Interactions
+    from unrated.models.base import Recommender
 
 _SHOWN = {
     "ndcg@20": "NDCG@20",
@@ -55,6 +54,11 @@ def quickstart(
     weight_col: WeightCol = None,
 ) -> None:
     """The whole path in one go: data, a 20% per-user holdout, MODEL vs popular, one customer."""
+    from unrated.data.io import read_interactions, read_item_names
+    from unrated.data.split import split_holdout
+    from unrated.evaluation.protocol import PROTOCOL_NOTE, evaluate
+    from unrated.models.registry import make_model
+
     candidate = make_model(model)
     if data is None:
         from unrated.data.sample_shop import make_sample_shop
@@ -74,7 +78,7 @@ def quickstart(
         names = read_item_names(items) if items is not None else {}
         source = str(data)
     console.rule("[bold]unrated quickstart")
-    console.print(f"data: {source}: {interactions!r}")
+    console.print(f"data: {shown(source)}: {shown(repr(interactions))}")
     split = split_holdout(interactions, fraction=0.2, seed=0)
     console.print(
         f"split: {split.protocol}: {split.train.nnz:,} train / {split.test.nnz:,} test pairs"
@@ -99,12 +103,12 @@ def quickstart(
         )
     for name, (_, report, seconds) in results.items():
         summary = report.summary()
-        table.add_row(name, *[fmt(summary[m]) for m in _SHOWN], f"{seconds:.1f}")
+        table.add_row(shown(name), *[fmt(summary[m]) for m in _SHOWN], f"{seconds:.1f}")
     console.print(table)
     console.print(f"[dim]{PROTOCOL_NOTE}; tRecall = truncated recall; Cov = catalogue coverage[/]")
     _show_customer(results[model][0], split.train, split.test, names)
     if data is None:
-        target = save or Path("shop")
+        target = shown(save or Path("shop"))
         console.print(
             "\nnext: try it on your own data —\n"
             + ("" if save else f"  unrated quickstart --save {target}\n")
@@ -120,6 +124,8 @@ def _show_customer(
     recommender: Recommender, train: Interactions, test: Interactions, names: dict[str, str]
 ) -> None:
     """One customer's purchases beside their recommendations; ✓ marks a held-out purchase."""
+    import numpy as np
+
     train_counts = np.diff(train.matrix.indptr)
     test_counts = np.diff(test.matrix.indptr)
     eligible = np.flatnonzero((test_counts > 0) & (train_counts >= 5))
@@ -132,7 +138,9 @@ def _show_customer(
     history = train.items.take(bought.indices[order]).tolist()
     recs = recommender.recommend([user_id], k=10)
     held_out = set(test.items.take(test.matrix[user_idx].indices).tolist())
-    table = Table(title=f"customer {user_id}: {len(bought.indices)} items bought (top 10 shown)")
+    table = Table(
+        title=f"customer {shown(user_id)}: {len(bought.indices)} items bought (top 10 shown)"
+    )
     table.add_column("bought before")
     table.add_column("recommended (✓ = bought later, held out)")
     rows = max(len(history), recs.item_ids.shape[1])
@@ -146,4 +154,4 @@ def _show_customer(
 
 def _label(item_id: object, names: dict[str, str]) -> str:
     name = names.get(str(item_id), "")
-    return f"{name} [dim]{item_id}[/]" if name else str(item_id)
+    return f"{shown(name)} [dim]{shown(item_id)}[/]" if name else shown(item_id)

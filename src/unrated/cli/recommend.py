@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import polars as pl
 import typer
-from rich.table import Table
 
-from unrated._checks import check_k
 from unrated.cli import app
+from unrated.cli._display import plain, shown
 from unrated.cli._options import console, fmt, write_frame
 from unrated.errors import InvalidParameterError
-from unrated.modelfile import load_model
-from unrated.models.base import Recommendations, Recommender
+
+if TYPE_CHECKING:
+    import polars as pl
+
+    from unrated.models.base import Recommender
 
 Out = Annotated[Path | None, typer.Option("--out", "-o", help="Write CSV (or .parquet) here.")]
 K = Annotated[int, typer.Option("-k", help="List length.")]
 
 
-@app.command()
+_RECOMMEND_HELP = (
+    "Top-K items per user, with the original ids.\n\n"
+    "Columns: user_id, item_id, rank, score; name when the model file has item names; "
+    "fallback ('popular' or empty) with --fallback-popular.\n\n"
+    "Without --out: a table for --user, CSV on standard output for --all."
+)
+
+
+@app.command(help=_RECOMMEND_HELP)
 def recommend(
     model: Annotated[Path, typer.Argument(help="Model file written by 'unrated fit'.")],
     user: Annotated[
@@ -34,18 +43,44 @@ def recommend(
         bool,
         typer.Option("--include-seen", help="Allow items the user already has (re-purchases)."),
     ] = False,
+    fallback_popular: Annotated[
+        bool,
+        typer.Option(
+            "--fallback-popular",
+            help="Unknown users get the most popular items (flagged in a 'fallback' column) "
+            "instead of an error. Popular: most distinct users in training, as in 'serve'.",
+        ),
+    ] = False,
 ) -> None:
-    """Top-K items per user, as CSV ``user_id,item_id,rank,score`` with the original ids."""
+    """Top-K items per user (the help above keeps each paragraph on one line)."""
+    from unrated._checks import check_k
+    from unrated.modelfile import load_model
+
     check_k(k)
-    if bool(user) == all_users:
-        raise InvalidParameterError("give --user ID (one or more) or --all, not both")
-    recommender = load_model(model)
-    users: Any = recommender.users_.ids if all_users else user
-    recs = recommender.recommend(users, k=k, exclude_seen=not include_seen)
-    _emit(recommender, recs, out, "user_id", table=not all_users)
+    if user and all_users:
+        raise InvalidParameterError("give --user ID or --all, not both")
+    if not user and not all_users:
+        raise InvalidParameterError("give --user ID (one or more) or --all")
+    if fallback_popular and user:
+        frame = _with_fallback(model, user, k, exclude_seen=not include_seen)
+        count = len(user)
+    else:
+        import polars as pl
+
+        recommender = load_model(model)
+        users: Any = recommender.users_.ids if all_users else user
+        recs = recommender.recommend(users, k=k, exclude_seen=not include_seen)
+        frame = _with_names(recommender, recs.to_frame())
+        if fallback_popular:  # with --all, every user is known
+            frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("fallback"))
+        count = len(recs)
+    _emit(frame, out, count, "user", table=not all_users)
 
 
-@app.command()
+@app.command(
+    help='Items most similar to each given item ("bought X also bought").\n\n'
+    "Columns: query_item_id, item_id, rank, score; name when the model file has item names."
+)
 def similar(
     model: Annotated[Path, typer.Argument(help="Model file written by 'unrated fit'.")],
     item: Annotated[list[str], typer.Option("--item", "-i", help="An item id (repeatable).")],
@@ -53,36 +88,66 @@ def similar(
     out: Out = None,
 ) -> None:
     """Items most similar to each given item ("bought X also bought")."""
+    from unrated._checks import check_k
+    from unrated.modelfile import load_model
+
     check_k(k)
     recommender = load_model(model)
     recs = recommender.similar_items(item, k=k)
-    _emit(recommender, recs, out, "query_item_id", table=True)
+    frame = _with_names(recommender, recs.to_frame(user_column="query_item_id"))
+    _emit(frame, out, len(recs), "query item", table=True)
 
 
-def _names(recommender: Recommender, frame: pl.DataFrame) -> pl.DataFrame:
+def _with_names(recommender: Recommender, frame: pl.DataFrame) -> pl.DataFrame:
+    """Add the ``name`` column when the model file holds item names."""
+    import numpy as np
+    import polars as pl
+
     names = getattr(recommender, "item_names_", None)
-    if names is None or frame.height == 0:
+    if names is None:
         return frame
     idx = recommender.items_.positions(frame["item_id"].to_list(), kind="item")
-    return frame.with_columns(pl.Series("name", np.asarray(names)[idx].tolist()))
+    return frame.with_columns(pl.Series("name", np.asarray(names)[idx].tolist(), dtype=pl.String))
 
 
-def _emit(
-    recommender: Recommender, recs: Recommendations, out: Path | None, who: str, *, table: bool
-) -> None:
-    frame = _names(recommender, recs.to_frame(user_column=who))
-    frame = frame.select(
-        [who, "item_id", "rank", "score", *(["name"] if "name" in frame.columns else [])]
-    )
+def _with_fallback(path: Path, users: list[str], k: int, *, exclude_seen: bool) -> pl.DataFrame:
+    """Lists for ``users`` as ``serve --fallback-popular`` gives them (the same code)."""
+    import polars as pl
+
+    from unrated.serving.served import load_served
+
+    served = load_served(path)
+    lists = served.recommend_users(users, k, exclude_seen=exclude_seen, fallback=True)
+    rows = [
+        (user, item["item"], rank, item["score"], item["name"] or "", entry["fallback"])
+        for user, entry in zip(users, lists, strict=True)
+        for rank, item in enumerate(entry["items"], start=1)
+    ]
+    columns = ["user_id", "item_id", "rank", "score", "name", "fallback"]
+    frame = pl.DataFrame(rows, schema=columns, orient="row", infer_schema_length=None)
+    frame = frame.cast({"user_id": pl.String, "rank": pl.Int32, "score": pl.Float32})
+    has_names = getattr(served.model, "item_names_", None) is not None
+    return frame if has_names else frame.drop("name")
+
+
+def _emit(frame: pl.DataFrame, out: Path | None, count: int, who: str, *, table: bool) -> None:
+    """Write ``frame`` to ``out``, or show it: a table, or CSV on standard output."""
     if out is not None:
         write_frame(frame, out)
-        console.print(
-            f"wrote {frame.height:,} rows for {len(recs):,} {who.removesuffix('_id')}s → {out}"
-        )
+        console.print(f"wrote {frame.height:,} rows for {count:,} {who}s → {shown(out)}")
     elif not table:
-        print(frame.write_csv(), end="")
+        text = frame.write_csv()
+        # Data go to a pipe or file exactly as they are; a terminal gets control characters
+        # escaped (an item name cannot take the terminal over).
+        if sys.stdout.isatty():
+            text = "\n".join(plain(line) for line in text.split("\n"))
+        sys.stdout.write(text)
     else:
+        from rich.table import Table
+
         grid = Table(*frame.columns)
+        for column in grid.columns:
+            column.overflow = "fold"  # ids are never cut short with "…"
         for row in frame.iter_rows():
-            grid.add_row(*[fmt(v) for v in row])
+            grid.add_row(*["" if v is None else shown(fmt(v)) for v in row])
         console.print(grid)

@@ -9,13 +9,17 @@ from typing import Annotated
 
 import typer
 
-from unrated._checks import check_int
 from unrated.cli import app
+from unrated.cli._display import shown
 from unrated.cli._options import errors
 from unrated.errors import InvalidParameterError
 
 
-@app.command()
+@app.command(
+    help="Serve MODEL over HTTP: JSON API (docs at /docs) and a web page at /.\n\n"
+    "Reload a new model file in place with SIGHUP or POST /reload (needs --api-key): "
+    "requests in flight finish on the old model, none fails."
+)
 def serve(
     model: Annotated[Path, typer.Argument(help="Model file written by 'unrated fit'.")],
     host: Annotated[
@@ -49,13 +53,10 @@ def serve(
         bool, typer.Option("--access-log", help="Log every request (costs throughput).")
     ] = False,
 ) -> None:
-    """Serve MODEL over HTTP: JSON API (docs at /docs) and a web page at /.
-
-    Reload a new model file in place with SIGHUP or POST /reload (needs --api-key):
-    requests in flight finish on the old model, none fails.
-    """
+    """Serve MODEL over HTTP (the help above keeps each paragraph on one line)."""
     import uvicorn
 
+    from unrated._checks import check_int
     from unrated.serving.app import CONFIG_VARIABLE, create_app
     from unrated.serving.connections import PROTOCOL, raise_open_file_limit
     from unrated.serving.served import load_served
@@ -78,13 +79,14 @@ def serve(
     # in the server's log. One worker keeps this copy; several load their own.
     served = load_served(model, ann=ann)
     errors.print(
-        f"unrated: serving {served.metadata.get('model')} ({served.n_users:,} users × "
-        f"{served.n_items:,} items) at http://{host}:{port}/ — API docs at /docs"
+        f"unrated: serving {shown(served.metadata.get('model'))} ({served.n_users:,} users × "
+        f"{served.n_items:,} items) at http://{shown(host)}:{port}/ — API docs at /docs"
         + ("; API key required" if api_key else "")
     )
     if host not in ("127.0.0.1", "localhost", "::1") and not api_key:
         errors.print(
-            f"warning: listening on {host} without --api-key: anyone who can reach it may use it"
+            f"warning: listening on {shown(host)} without --api-key: "
+            "anyone who can reach it may use it"
         )
     raise_open_file_limit()  # one file per connection: a soft limit of 1024 is soon reached
     options = {

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from unrated.cli import app
+from unrated.cli._display import shown
 from unrated.cli._options import (
     ItemCol,
     TimeCol,
@@ -17,8 +18,6 @@ from unrated.cli._options import (
     read_data,
     write_frame,
 )
-from unrated.data.interactions import interactions_to_frame
-from unrated.data.split import PROTOCOLS, split_data
 from unrated.errors import InvalidParameterError
 
 
@@ -41,6 +40,9 @@ def split_command(
     weight_col: WeightCol = None,
 ) -> None:
     """Split DATA into OUT/train.csv and OUT/test.csv (original ids, weights, times)."""
+    from unrated.data.interactions import interactions_to_frame
+    from unrated.data.split import PROTOCOLS, split_data
+
     if protocol not in PROTOCOLS:
         raise InvalidParameterError(
             f"--protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}"
@@ -52,7 +54,7 @@ def split_command(
     write_frame(interactions_to_frame(split.test), out / "test.csv")
     console.print(
         f"{split.protocol}: train {split.train.nnz:,} pairs, test {split.test.nnz:,} pairs "
-        f"({split.test.matrix.getnnz(axis=1).astype(bool).sum():,} users) → {out}/"
+        f"({split.test.matrix.getnnz(axis=1).astype(bool).sum():,} users) → {shown(out)}/"
         + (
             f"; {split.dropped_test_pairs:,} test pairs dropped (user or item not in train)"
             if split.dropped_test_pairs

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from unrated.cli import app
+from unrated.cli._display import shown
 from unrated.cli._options import console, write_frame
-from unrated.data.synthetic import make_purchases
 
 
 @app.command()
@@ -23,6 +23,8 @@ def synth(
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
 ) -> None:
     """Generate a purchase log with power-law popularity and latent tastes."""
+    from unrated.data.synthetic import make_purchases
+
     started = time.perf_counter()
     frame = make_purchases(
         users=users, items=items, interactions=interactions, factors=factors, seed=seed
@@ -30,5 +32,6 @@ def synth(
     write_frame(frame, out)
     console.print(
         f"wrote {frame.height:,} rows ({frame['user_id'].n_unique():,} users, "
-        f"{frame['item_id'].n_unique():,} items) in {time.perf_counter() - started:.1f} s → {out}"
+        f"{frame['item_id'].n_unique():,} items) in {time.perf_counter() - started:.1f} s "
+        f"→ {shown(out)}"
     )
