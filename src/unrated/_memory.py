@@ -1,12 +1,79 @@
-"""Peak memory of a block of code: a thread samples this process's resident set size."""
+"""Memory: what is available, whether a computation fits (refused up front), what a block used.
+
+Models estimate what ``fit`` will allocate from their parameters and the data's shape
+(:class:`Cost` per parameter) and call :func:`check_memory` before allocating anything.
+"""
 
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
 from types import TracebackType
 
+from unrated.errors import MemoryLimitError
+
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+#: float32 and int32 bytes; int64 and float64 bytes.
+F32, F64 = 4, 8
+
+
+@dataclass(frozen=True)
+class Cost:
+    """Bytes a computation will hold at once because of ``cause``, and how to need less."""
+
+    bytes: int
+    cause: str
+    remedy: str
+
+
+def available_memory() -> int:
+    """Bytes of memory available to a new allocation (Linux MemAvailable; else total pages)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def check_memory(owner: str, costs: Sequence[Cost]) -> None:
+    """Raise MemoryLimitError if ``costs`` together exceed the available memory.
+
+    The message names the largest cost's cause, the total, and the largest cost's remedy.
+    """
+    needed = sum(cost.bytes for cost in costs)
+    available = available_memory()
+    if needed > available:
+        largest = max(costs, key=lambda cost: cost.bytes)
+        part, total = format_bytes(largest.bytes), format_bytes(needed)
+        raise MemoryLimitError(
+            f"{owner} needs {largest.cause}: about {part}"
+            + (f" ({total} in all)" if total != part else "")
+            + f", but only {format_bytes(available)} is available: {largest.remedy}"
+        )
+
+
+def pairs_cost(nnz: int, bytes_per_pair: int) -> Cost:
+    """The memory that copies of the training pairs take (whatever the parameters)."""
+    return Cost(
+        nnz * bytes_per_pair,
+        f"working copies of the {nnz:,} training pairs",
+        "train on fewer interactions, or on a machine with more memory",
+    )
+
+
+def format_bytes(count: int) -> str:
+    """``count`` bytes in MiB, GiB or TiB; beyond a million TiB, as a power of ten."""
+    if count >= 2**60:
+        return f"10^{int(count.bit_length() * 0.30103)} bytes"
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30)):
+        if count >= size:
+            return f"{count / size:,.1f} {unit}"
+    return f"{count / 2**20:,.1f} MiB"
 
 
 def resident_bytes() -> int | None:

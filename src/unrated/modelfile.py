@@ -15,15 +15,23 @@ import json
 import os
 import re
 from collections.abc import Mapping
+from io import BufferedReader
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from safetensors.numpy import load as load_safetensors
 from safetensors.numpy import save as save_safetensors
 
 from unrated._atomic import atomic_path
 from unrated._checks import csr_arrays, take_csr
+from unrated._safetensors import (
+    Header,
+    open_regular,
+    parse_json,
+    read_arrays,
+    read_header,
+    shown_text,
+)
 from unrated.data.ids import IdIndex, decode_strings, encode_strings
 from unrated.errors import ModelFileError, UnratedError
 from unrated.models.base import Recommender
@@ -33,6 +41,19 @@ FORMAT = "unrated/1"
 _FORMAT_VERSION = 1
 _PLACEHOLDER = "0" * 32
 _CHECKSUM_FIELD = re.compile(rb'"checksum":"([0-9a-f]{32})"')
+#: Every metadata field: its pattern (anything else is refused) and whether it is required.
+_FIELDS = {
+    "format": (re.compile(r"unrated/[0-9]{1,6}"), True),
+    "model": (re.compile(r".*", re.DOTALL), True),  # one of MODELS: checked by name
+    "params": (re.compile(r".{0,65536}", re.DOTALL), False),
+    "unrated_version": (re.compile(r"[0-9A-Za-z.+!_-]{0,64}"), False),
+    "trained_on": (re.compile(r"[0-9a-f]{0,64}"), False),
+    "checksum": (re.compile(r"[0-9a-f]{32}"), True),
+}
+#: Longest string parameter (a choice such as "cosine") accepted from a file.
+_MAX_PARAM_CHARS = 64
+#: The checksum is computed over reads of this many bytes.
+_CHUNK = 1 << 22
 
 
 def save_model(
@@ -87,12 +108,14 @@ def seal(payload: bytes) -> bytes:
 def load_model(path: str | os.PathLike[str]) -> Recommender:
     """Read a model written by :func:`save_model`.
 
-    The class comes only from the built-in registry; every array is checked for presence,
-    dtype, shape and checksum. Never unpickles or imports anything named in the file.
+    The class comes only from the built-in registry; the header, every metadata field,
+    every array (presence, dtype, shape) and the checksum are checked, the header before
+    anything else is read. Never unpickles or imports anything named in the file.
 
     Raises:
-        ModelFileError: the file is missing, corrupt, truncated, of an unknown model, or from
-            a newer format; the message names the file and the problem.
+        ModelFileError: the file is missing, corrupt, truncated, of an unknown model, from
+            a newer format, or too large for memory; the message names the file once, and
+            the field or array at fault.
     """
     source = Path(path)
     try:
@@ -104,67 +127,28 @@ def load_model(path: str | os.PathLike[str]) -> Recommender:
 
 
 def read_metadata(path: str | os.PathLike[str]) -> dict[str, str]:
-    """The string metadata of a model file (without loading the model)."""
-    return _read(Path(path))[1]
-
-
-def _read(source: Path) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    arrays, metadata, _ = _read_checked(source)
-    return arrays, metadata
-
-
-def _read_checked(source: Path) -> tuple[dict[str, np.ndarray], dict[str, str], bool]:
-    """Arrays, metadata, and whether the whole-file checksum matches."""
-    if not source.exists():
-        raise ModelFileError(f"{source}: file not found")
+    """The string metadata of a model file, checked (reads only the header)."""
+    source = Path(path)
     try:
-        raw = source.read_bytes()
-        arrays = load_safetensors(raw)
-        header_size = int.from_bytes(raw[:8], "little")
-        header = json.loads(raw[8 : 8 + header_size])
-    except Exception:
-        raise ModelFileError(
-            f"{source}: not an unrated model file (corrupt or truncated safetensors data)"
-        ) from None
-    metadata = header.get("__metadata__") or {}
-    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise ModelFileError(f"{source}: the metadata is malformed")
-    field = _CHECKSUM_FIELD.search(raw[: 8 + header_size])
-    intact = (
-        field is not None
-        and hashlib.blake2b(
-            raw[: field.start(1)] + _PLACEHOLDER.encode() + raw[field.end(1) :], digest_size=16
-        ).hexdigest()
-        == field.group(1).decode()
-    )
-    return arrays, metadata, intact
+        with open_regular(source) as handle:
+            header = _read_header(handle)
+        return header.metadata
+    except ModelFileError as error:
+        raise ModelFileError(f"{source}: {error}") from None
 
 
 def _load(source: Path) -> Recommender:
-    arrays, metadata, intact = _read_checked(source)
-    file_format = metadata.get("format", "")
-    if not file_format.startswith("unrated/"):
-        raise ModelFileError("not an unrated model file (no 'format' metadata)")
-    version = file_format.removeprefix("unrated/")
-    if not version.isdigit() or int(version) > _FORMAT_VERSION:
-        raise ModelFileError(
-            f"written in format {file_format!r} by unrated {metadata.get('unrated_version', '?')}; "
-            f"this unrated reads {FORMAT}: upgrade unrated to load it"
-        )
-    if not intact:
-        raise ModelFileError("the checksum does not match: the file is corrupt")
-    key = metadata.get("model", "")
-    if key not in MODELS:
-        raise ModelFileError(f"unknown model {key!r}; known models: {', '.join(MODELS)}")
+    with open_regular(source) as handle:
+        header = _read_header(handle)
+        metadata = header.metadata
+        _check_checksum(handle, header)
+        arrays = read_arrays(handle, header)
+    cls = MODELS[metadata["model"]]
+    model = cls(**_read_params(metadata.get("params", "{}"), cls))
     try:
-        params = json.loads(metadata.get("params", "{}"))
-    except json.JSONDecodeError:
-        raise ModelFileError("the 'params' metadata is not valid JSON") from None
-    cls = MODELS[key]
-    if not isinstance(params, dict) or not set(params) <= set(cls.param_names()):
-        raise ModelFileError(f"the parameters {params!r} do not fit model {key!r}")
-    model = cls(**params)
-    model._check_params()
+        model._check_params()
+    except UnratedError as error:
+        raise ModelFileError(f"metadata field 'params': {error}") from None
     users = _read_index(arrays, "users")
     items = _read_index(arrays, "items")
     model.users_, model.items_ = users, items
@@ -179,6 +163,79 @@ def _load(source: Path) -> Recommender:
         model.item_names_ = np.array(names, dtype=object)  # type: ignore[attr-defined]
     model.trained_on_ = metadata.get("trained_on", "")
     return model
+
+
+def _read_header(handle: BufferedReader) -> Header:
+    """The file's header, its metadata checked field by field (format first)."""
+    header = read_header(handle)
+    metadata = header.metadata
+    file_format = metadata.get("format", "")
+    if not file_format.startswith("unrated/"):
+        raise ModelFileError("not an unrated model file (no 'format' metadata)")
+    if _FIELDS["format"][0].fullmatch(file_format) is None:
+        raise ModelFileError(f"metadata field 'format' is not valid: {shown_text(file_format)}")
+    if int(file_format.removeprefix("unrated/")) > _FORMAT_VERSION:
+        version = metadata.get("unrated_version", "?")
+        raise ModelFileError(
+            f"written in format {file_format!r} by unrated {shown_text(version)[1:-1]}; "
+            f"this unrated reads {FORMAT}: upgrade unrated to load it"
+        )
+    for name in metadata:
+        if name not in _FIELDS:
+            raise ModelFileError(f"unknown metadata field {shown_text(name)}")
+    for name, (pattern, required) in _FIELDS.items():
+        if name not in metadata:
+            if required:
+                raise ModelFileError(f"the metadata field {name!r} is missing")
+        elif pattern.fullmatch(metadata[name]) is None:
+            raise ModelFileError(
+                f"metadata field {name!r} is not valid: {shown_text(metadata[name])}"
+            )
+    if metadata["model"] not in MODELS:
+        raise ModelFileError(
+            f"unknown model {shown_text(metadata['model'])}; known models: {', '.join(MODELS)}"
+        )
+    return header
+
+
+def _check_checksum(handle: BufferedReader, header: Header) -> None:
+    """Stream the file through BLAKE2b, the checksum's digits read as zeros."""
+    field = _CHECKSUM_FIELD.search(header.raw)
+    if field is None or field.group(1).decode() != header.metadata["checksum"]:
+        raise ModelFileError("the checksum field is malformed: the file is corrupt")
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(header.raw[: field.start(1)] + _PLACEHOLDER.encode() + header.raw[field.end(1) :])
+    handle.seek(len(header.raw))
+    while chunk := handle.read(_CHUNK):
+        digest.update(chunk)
+    if digest.hexdigest() != header.metadata["checksum"]:
+        raise ModelFileError("the checksum does not match: the file is corrupt")
+
+
+def _read_params(text: str, cls: type[Recommender]) -> dict[str, Any]:
+    """The 'params' field: a JSON object of ``cls``'s parameters, each a bounded scalar."""
+    params = parse_json(text, "metadata field 'params'")
+    if not isinstance(params, dict):
+        raise ModelFileError("metadata field 'params' is not a JSON object")
+    valid = cls.param_names()
+    for name, value in params.items():
+        if name not in valid:
+            raise ModelFileError(
+                f"metadata field 'params': model {cls.key!r} has no parameter "
+                f"{shown_text(name)}; valid: {', '.join(valid) or '(none)'}"
+            )
+        bounded = (
+            value is None
+            or isinstance(value, bool | float)
+            or (isinstance(value, int) and -(2**63) <= value < 2**63)
+            or (isinstance(value, str) and len(value) <= _MAX_PARAM_CHARS)
+        )
+        if not bounded:
+            raise ModelFileError(
+                f"metadata field 'params': {name!r} must be a number, a short string, "
+                f"true/false or null; got {shown_text(json.dumps(value)[:100])}"
+            )
+    return params
 
 
 def _index_arrays(prefix: str, index: IdIndex) -> dict[str, np.ndarray]:

@@ -13,6 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from unrated._checks import check_choice, check_float, check_int, take_array
+from unrated._memory import F32, F64, Cost, check_memory, pairs_cost
 from unrated._progress import progress_bar
 from unrated.data.negatives import RESAMPLE, SAMPLERS, NegativeSampler
 from unrated.errors import InvalidParameterError
@@ -115,7 +116,30 @@ class FactorModel(Recommender):
     ) -> Trainer:
         raise NotImplementedError
 
+    #: Copies of the user and item tables held while training: the tables, the kept best
+    #: epoch's and the latest copy (subclasses add optimiser state).
+    table_copies: int = 3
+
+    def _memory_costs(self, n_users: int, n_items: int, nnz: int) -> list[Cost]:
+        """Tables (plus one while drawing, and float64 items for validation), negatives."""
+        f = self.factors
+        tables = F32 * f * (self.table_copies * (n_users + n_items) + max(n_users, n_items))
+        return [
+            Cost(
+                tables + F64 * f * n_items,
+                f"user and item tables of ({n_users:,} + {n_items:,}) × {f:,} factors",
+                "lower 'factors'",
+            ),
+            Cost(
+                3 * F32 * nnz * self.negatives,
+                f"{self.negatives:,} sampled negatives for each of {nnz:,} positives",
+                "lower 'negatives'",
+            ),
+            pairs_cost(nnz, 8 * F32),
+        ]
+
     def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
+        check_memory(type(self).__name__, self._memory_costs(*matrix.shape, matrix.nnz))
         binary = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
         binary.data[:] = 1.0
         binary.sort_indices()

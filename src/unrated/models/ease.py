@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +10,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from unrated._checks import check_float, take_array
-from unrated.errors import MemoryLimitError
+from unrated._memory import F32, Cost, check_memory, pairs_cost
 from unrated.models.base import BATCH_CELLS, Recommender
 
 
@@ -42,9 +41,18 @@ class EASE(Recommender):
             self.regularization, "regularization", type(self).__name__, minimum=0.0, inclusive=False
         )
 
+    def _memory_costs(self, n_users: int, n_items: int, nnz: int) -> list[Cost]:
+        """One dense items × items float32 matrix, plus a quarter for LAPACK's workspace."""
+        dense = Cost(
+            F32 * n_items * n_items * 5 // 4,
+            f"a dense {n_items:,} × {n_items:,} float32 matrix",
+            "use 'item-knn' or 'ials', or keep fewer items (drop the rarest)",
+        )
+        return [dense, pairs_cost(nnz, 3 * F32)]
+
     def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
+        check_memory(type(self).__name__, self._memory_costs(*matrix.shape, matrix.nnz))
         n_items = matrix.shape[1]
-        check_dense_memory(n_items, copies=1.25, what="EASE")
         binary = matrix.astype(np.float32, copy=True)
         binary.data[:] = 1.0
         gram = np.empty((n_items, n_items), dtype=np.float32)
@@ -78,27 +86,3 @@ class EASE(Recommender):
     def _set_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
         n_items = len(self.items_)
         self.weights_ = take_array(arrays, "weights", np.float32, (n_items, n_items))
-
-
-def available_memory() -> int:
-    """Bytes of memory available to a new allocation (Linux MemAvailable; else total pages)."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
-
-
-def check_dense_memory(n_items: int, *, copies: float, what: str) -> None:
-    """Raise MemoryLimitError if ``copies`` dense float32 items × items matrices would not fit."""
-    needed = int(copies * 4 * n_items * n_items)
-    available = available_memory()
-    if needed > available:
-        raise MemoryLimitError(
-            f"{what} needs a dense {n_items:,} × {n_items:,} float32 matrix: about "
-            f"{needed / 2**30:.1f} GiB, but only {available / 2**30:.1f} GiB is available. "
-            "Use 'item-knn' or 'ials', or keep fewer items (drop the rarest)."
-        )

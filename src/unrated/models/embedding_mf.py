@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from unrated._checks import check_choice, check_float, check_int
+from unrated._memory import F32, Cost
 from unrated._parallel import ThreadChoice
 from unrated.data.negatives import NegativeSampler
 from unrated.errors import InvalidParameterError
@@ -55,6 +56,7 @@ class EmbeddingMF(FactorModel):
     """
 
     key = "mf"
+    table_copies = 5  # FactorModel's three, and Adam's two moments
 
     def __init__(
         self,
@@ -102,6 +104,20 @@ class EmbeddingMF(FactorModel):
 
     def _loss_name(self) -> str:
         return str(self.loss)
+
+    def _memory_costs(self, n_users: int, n_items: int, nnz: int) -> list[Cost]:
+        """FactorModel's, and the tower's weights (with Adam) and activations."""
+        costs = super()._memory_costs(n_users, n_items, nnz)
+        if self.tower > 0:
+            rows = n_users + n_items + 3 * min(self.batch_size, nnz) * (self.negatives + 2)
+            costs.append(
+                Cost(
+                    F32 * self.tower * (16 * self.factors + rows),
+                    f"an MLP tower of {self.tower:,} hidden units",
+                    "lower 'tower'",
+                )
+            )
+        return costs
 
     def resolved_device(self) -> str:
         """``device`` with "auto" resolved: "cuda" when PyTorch sees a GPU, else "cpu"."""

@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from unrated._checks import check_choice, check_float, check_int, take_array
+from unrated._memory import F32, F64, Cost, check_memory, pairs_cost
 from unrated._progress import progress_bar
 from unrated.models import _ials_kernels as kernels
 from unrated.models._checkpoint import record, resume, scalar_array
@@ -168,7 +169,22 @@ class IALS(Recommender):
         mass = np.asarray(conf.sum(axis=1), dtype=np.float64).ravel() + unobserved
         return np.asarray(self.regularization * mass**self.regularization_exponent, np.float32)
 
+    def _memory_costs(self, n_users: int, n_items: int, nnz: int) -> list[Cost]:
+        """User and item tables (one more while drawing), Gramians (float64, one per thread)."""
+        f = self.factors
+        tables = F32 * f * (2 * (n_users + n_items) + max(n_users, n_items))
+        gramians = F64 * f * f * (2 + numba.get_num_threads())
+        return [
+            Cost(
+                tables + gramians,
+                f"user and item tables of ({n_users:,} + {n_items:,}) × {f:,} factors",
+                "lower 'factors'",
+            ),
+            pairs_cost(nnz, 6 * F32),
+        ]
+
     def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
+        check_memory(type(self).__name__, self._memory_costs(*matrix.shape, matrix.nnz))
         self._gramian_cache = None
         conf = self._confidences(matrix)
         conf_t, (n_users, n_items) = conf.T.tocsr(), conf.shape

@@ -10,6 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from unrated._checks import check_choice, check_float, check_int, csr_arrays, take_csr
+from unrated._memory import F32, Cost, check_memory, pairs_cost
 from unrated._progress import progress_bar
 from unrated.models._topk import top_k
 from unrated.models.base import BATCH_CELLS, Recommender
@@ -117,7 +118,22 @@ class ItemKNN(Recommender):
         vectors = sp.csr_matrix(sp.diags(inverse.astype(np.float32)) @ items)
         return vectors, vectors.T.tocsr(), scale
 
+    def _memory_costs(self, n_users: int, n_items: int, nnz: int) -> list[Cost]:
+        """Kept neighbours (top-k parts, their concatenation, the CSR), similarity blocks."""
+        keep = min(self.neighbors, max(n_items - 1, 1))
+        rows = min(max(1, BATCH_CELLS // max(n_items, 1)), n_items)
+        return [
+            Cost(
+                10 * F32 * n_items * keep,
+                f"{keep:,} neighbours for each of {n_items:,} items",
+                "lower 'neighbors'",
+            ),
+            Cost(4 * F32 * rows * n_items, "blocks of item similarities", "keep fewer items"),
+            pairs_cost(nnz, 12 * F32),
+        ]
+
     def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
+        check_memory(type(self).__name__, self._memory_costs(*matrix.shape, matrix.nnz))
         left, right, scale = self._factors(matrix)
         n_items = left.shape[0]
         keep = min(self.neighbors, max(n_items - 1, 1))
