@@ -10,11 +10,14 @@ import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import TracebackType
 
-from unrated.errors import MemoryLimitError
+from unrated.errors import InvalidParameterError, MemoryLimitError
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+#: An environment variable that caps the memory unrated plans to use (``2G``, ``500M``).
+LIMIT_VARIABLE = "UNRATED_MEMORY_LIMIT"
 #: float32 and int32 bytes; int64 and float64 bytes.
 F32, F64 = 4, 8
 
@@ -29,7 +32,15 @@ class Cost:
 
 
 def available_memory() -> int:
-    """Bytes of memory available to a new allocation (Linux MemAvailable; else total pages)."""
+    """Bytes of memory available to a new allocation, the least of three bounds.
+
+    Linux MemAvailable (else total pages), the room left under a cgroup v2 limit (a
+    container's), and ``UNRATED_MEMORY_LIMIT``.
+    """
+    return int(min(_system_available(), _cgroup_room(), _memory_limit()))
+
+
+def _system_available() -> int:
     try:
         with open("/proc/meminfo", encoding="ascii") as handle:
             for line in handle:
@@ -38,6 +49,32 @@ def available_memory() -> int:
     except (OSError, ValueError, IndexError):
         pass
     return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+
+
+def _cgroup_room() -> float:
+    """memory.max - memory.current of this process's cgroup (v2); infinite without a limit."""
+    try:
+        root = Path("/sys/fs/cgroup")
+        limit = (root / "memory.max").read_text().strip()
+        used = int((root / "memory.current").read_text())
+        return float("inf") if limit == "max" else max(int(limit) - used, 0)
+    except (OSError, ValueError):
+        return float("inf")
+
+
+def _memory_limit() -> float:
+    """``UNRATED_MEMORY_LIMIT`` in bytes (``500M``, ``2G``, a plain number); infinite if unset."""
+    text = os.environ.get(LIMIT_VARIABLE, "").strip()
+    if not text:
+        return float("inf")
+    number, unit = text[:-1], text[-1].upper()
+    scale = {"K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}.get(unit)
+    try:
+        return float(number) * scale if scale else float(text)
+    except ValueError:
+        raise InvalidParameterError(
+            f"{LIMIT_VARIABLE} must be bytes, or a number with K, M, G or T, got {text!r}"
+        ) from None
 
 
 def check_memory(owner: str, costs: Sequence[Cost]) -> None:

@@ -2,8 +2,30 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Any
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    r"""``text`` with control characters escaped (``\n``, ``\x1b``): it prints as one line."""
+    return _CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def quoted(value: Any, limit: int = 100) -> str:
+    """``repr(value)`` for a message: escaped, cut after ``limit`` characters with the length."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int of more digits than Python converts to text
+        return f"an integer of {value.bit_length():,} bits"
+    if len(text) <= limit:
+        return text
+    size = "long"
+    if isinstance(value, str | bytes):
+        size = f"{len(value):,} {'bytes' if isinstance(value, bytes) else 'characters'}"
+    return f"{text[:limit]}… ({size})"
 
 
 class UnratedError(Exception):
@@ -34,7 +56,7 @@ class DataError(UnratedError, ValueError):
             where += ": "
         elif column is not None:
             where = f"column '{column}': "
-        super().__init__(where + message)
+        super().__init__(one_line(where + message))
 
 
 class UnknownIdError(UnratedError, KeyError):
@@ -43,9 +65,9 @@ class UnknownIdError(UnratedError, KeyError):
     def __init__(self, kind: str, ids: Sequence[Any], *, total: int | None = None) -> None:
         self.kind, self.ids = kind, list(ids)
         count = len(self.ids) if total is None else total
-        shown = ", ".join(repr(i) for i in self.ids[:5]) + (", ..." if count > 5 else "")
+        listed = ", ".join(quoted(i) for i in self.ids[:5]) + (", ..." if count > 5 else "")
         noun = kind if count == 1 else kind + "s"
-        self.message = f"{count} unknown {noun}: {shown}"
+        self.message = one_line(f"{count} unknown {noun}: {listed}")
         super().__init__(self.message)
 
     def __str__(self) -> str:  # KeyError would quote the message

@@ -59,7 +59,8 @@ REFUSED = {
     "unclosed_quote.csv": r":2: a quote opened here is never closed",
     "truncated.csv.gz": r": cannot be read \(Compressed file ended",
     "fractional_ids.parquet": r" \(column 'user_id'\): ids must be strings or integers",
-    "list_ids.parquet": r" \(column 'user_id'\): ids must be strings or integers, got List",
+    "list_ids.parquet": r":1 \(column 'user_id'\): ids must be strings or integers, "
+    r"not List\(Int64\), got \[1, 2\]",
     "null_id.parquet": r":2 \(column 'user_id'\): expected an id, the cell is empty",
     "string_weight.parquet": r":2 \(column 'weight'\): expected a number \(weight\), got 'lots'",
     "not_parquet.parquet": r": not a readable Parquet file",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -9,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from unrated.cli import app
-from unrated.cli._display import shown
+from unrated.cli._display import plain, shown
 from unrated.cli._options import ItemCol, TimeCol, UserCol, WeightCol, console, read_data
 from unrated.errors import InvalidParameterError
 
@@ -115,6 +116,8 @@ def fit(
         )
     else:
         interactions = read_data(data, user_col, item_col, time_col, weight_col)
+        if interactions.columns is not None:
+            print(f"columns: {plain(interactions.columns)}", file=sys.stderr)
         fitted = recommender.fit(interactions, checkpoint=checkpoint)
     seconds = time.perf_counter() - started
     if fitted is None:  # the torchrun launcher, or a rank other than 0: rank 0 wrote the file

@@ -1,59 +1,63 @@
 """Delimited text files: streamed sanity checks, parsing with polars, and exact error places.
 
-Every cell is read as a string (ids stay exactly as written). Before parsing, the file is
-streamed once in chunks to refuse binary data and absurdly long lines without ever holding
-such a line in memory; errors found later are traced back to their physical line, counting
-quoted newlines, by re-reading the file with the csv module (error path only).
+Every cell is read as a string (ids stay exactly as written). Before parsing, the input is
+streamed once in chunks (see :class:`~unrated.data._spool.Input`) to refuse binary data,
+absurdly long lines and data that would not fit in memory, without ever holding such data;
+errors found later are traced back to their physical line, counting quoted newlines, by
+re-reading the (local, uncompressed) file with the csv module (error path only).
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
-import io
 import re
-from collections.abc import Iterator
 from pathlib import Path, PurePath
-from typing import IO, Any
+from typing import IO
 
 import numpy as np
 import polars as pl
 
+from unrated._memory import format_bytes
+from unrated.data._spool import Input
 from unrated.errors import DataError
 
 #: Lines longer than this are refused: no real interaction row is a mebibyte long.
 MAX_LINE_BYTES = 1 << 20
-_CHUNK = 1 << 23
+#: Memory that parsing and coding text takes, per byte and per line (measured on short and
+#: long rows with polars 1.x: 4 × bytes + 160 × lines bounds the peak from above).
+BYTES_PER_BYTE, BYTES_PER_LINE = 4, 160
 _DELIMITERS = (",", "\t", ";", "|")
 _DUPLICATED = re.compile(r"^(.*)_duplicated_\d+$")
 
 
-def read_text_table(path: Path, delimiter: str | None) -> tuple[pl.DataFrame, np.ndarray, str]:
-    """Parse a CSV/TSV file (``.gz`` too) into string columns.
+def read_text_table(source: Input, delimiter: str | None) -> tuple[pl.DataFrame, np.ndarray, str]:
+    """Parse a CSV/TSV input (compressed, or a pipe, too) into string columns.
 
     Returns the frame without blank lines, the 0-based record number of each row (for error
     messages), and the delimiter used.
     """
-    gzipped = path.name.lower().endswith(".gz")
-    raw = _scan(path, gzipped=gzipped)
-    head = _head_text(path, gzipped)
+    path = source.path
+    _scan(source)
+    head = source.head[:65536].decode("utf-8", errors="replace").lstrip("\ufeff")
     if not head.strip():
         raise DataError("the file is empty", path=str(path))
     if delimiter is None:
         delimiter = guess_delimiter(path, head)
     try:
         frame = pl.read_csv(
-            io.BytesIO(raw) if raw is not None else path,
+            source.local,
             separator=delimiter,
             infer_schema=False,
             truncate_ragged_lines=False,
         )
     except pl.exceptions.ComputeError as error:
-        raise _locate_parse_error(path, delimiter, error) from None
+        raise _locate_parse_error(source, delimiter, error) from None
     except Exception as error:
-        raise DataError(f"cannot be read as delimited text ({error})", path=str(path)) from None
-    frame.columns = [c.strip().lstrip("\ufeff") for c in frame.columns]
+        raise DataError(
+            f"cannot be read as delimited text ({str(error).splitlines()[0]})", path=str(path)
+        ) from None
     _check_header(frame, path)
+    frame.columns = [c.strip().lstrip("\ufeff") for c in frame.columns]
     # A trailing delimiter on every line makes an unnamed, empty last column: drop it.
     frame = frame.select([c for c in frame.columns if c or frame[c].null_count() < frame.height])
     blank = frame.select(pl.all_horizontal(pl.all().is_null())).to_series().to_numpy()
@@ -81,34 +85,19 @@ def line_of_record(path: Path, delimiter: str, record: int) -> int:
 
 
 def _open_text(path: Path) -> IO[str]:
-    if path.name.lower().endswith(".gz"):
-        return io.TextIOWrapper(
-            gzip.open(path, "rb"), encoding="utf-8-sig", errors="replace", newline=""
-        )
     return open(path, encoding="utf-8-sig", errors="replace", newline="")
 
 
-def _chunks(path: Path, *, gzipped: bool) -> Iterator[bytes]:
-    opener: Any = gzip.open if gzipped else open
-    try:
-        with opener(path, "rb") as handle:
-            while chunk := handle.read(_CHUNK):
-                yield chunk
-    except (OSError, EOFError) as error:
-        raise DataError(f"cannot be read ({error})", path=str(path)) from None
+def _scan(source: Input) -> None:
+    """Stream the input once: refuse NUL bytes, long lines, non-UTF-8 text, too much data.
 
-
-def _scan(path: Path, *, gzipped: bool) -> bytes | None:
-    """Stream the file once: refuse NUL bytes and over-long lines, and check UTF-8.
-
-    Returns the decompressed bytes of a ``.gz`` file (polars needs them), else None.
+    Data that would not fit in memory (see ``BYTES_PER_BYTE``) is refused before polars
+    parses any of it.
     """
-    kept: list[bytes] = []
+    path = source.path
     line, run = 1, 0  # current line number; bytes since the last newline
     tail = b""
-    for chunk in _chunks(path, gzipped=gzipped):
-        if gzipped:
-            kept.append(chunk)
+    for chunk in source.chunks():
         data = np.frombuffer(chunk, dtype=np.uint8)
         if (nul := np.flatnonzero(data == 0)).size:
             at = line + int((data[: nul[0]] == 10).sum())
@@ -128,8 +117,9 @@ def _scan(path: Path, *, gzipped: bool) -> bytes | None:
         tail = chunk[cut + 1 :] if cut >= 0 else tail + chunk
         run = int(lengths[-1])
         line += len(newlines)
+        needed = BYTES_PER_BYTE * source.size + BYTES_PER_LINE * line
+        source.check_memory(needed, f"{format_bytes(source.size)} in {line:,} lines")
     _check_utf8(tail, path, line, final=True)
-    return b"".join(kept) if gzipped else None
 
 
 def _check_utf8(data: bytes, path: Path, first_line: int, *, final: bool) -> None:
@@ -145,25 +135,22 @@ def _check_utf8(data: bytes, path: Path, first_line: int, *, final: bool) -> Non
         ) from None
 
 
-def _head_text(path: Path, gzipped: bool) -> str:
-    opener: Any = gzip.open if gzipped else open
-    with opener(path, "rb") as handle:
-        head: bytes = handle.read(65536)
-    return head.decode("utf-8", errors="replace").lstrip("\ufeff")
-
-
 def _check_header(frame: pl.DataFrame, path: Path) -> None:
+    """Refuse a header that names a column twice (also after trimming spaces and a BOM)."""
+    seen: set[str] = set()
     for column in frame.columns:
         match = _DUPLICATED.match(column)
-        if match and match.group(1) in frame.columns:
-            raise DataError(
-                f"the header names column {match.group(1)!r} twice", path=str(path), line=1
-            )
+        name = match.group(1) if match and match.group(1) in frame.columns else column
+        name = name.strip().lstrip("\ufeff")
+        if name in seen:
+            raise DataError(f"the header names column {name!r} twice", path=str(path), line=1)
+        seen.add(name)
 
 
-def _locate_parse_error(path: Path, delimiter: str, error: Exception) -> DataError:
+def _locate_parse_error(source: Input, delimiter: str, error: Exception) -> DataError:
     """Find the first record whose field count differs from the header's (error path only)."""
-    with _open_text(path) as handle:
+    path = source.path
+    with _open_text(source.local) as handle:
         reader = csv.reader(handle, delimiter=delimiter)
         header: list[str] = next(reader, [])
         for record in reader:

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
 from unrated.errors import DataError, UnknownIdError
+
+_INT64_MAX = np.iinfo(np.int64).max
+#: The text of an integer id: ASCII digits, at most 19 of them after leading zeros (int64).
+_INTEGER_TEXT = re.compile(r"\s*(-?)0*([0-9]{1,19})\s*")
 
 
 class IdIndex:
@@ -23,7 +28,9 @@ class IdIndex:
         array = np.asarray(ids)
         if array.size == 0:
             array = np.empty(0, dtype=object)
-        if array.dtype.kind in "iu":
+        if array.dtype.kind == "u" and array.size and int(array.max()) > _INT64_MAX:
+            array = np.array([str(i) for i in array.tolist()], dtype=object)
+        elif array.dtype.kind in "iu":
             array = array.astype(np.int64)
         elif array.dtype.kind in "USO":
             array = np.array([str(i) for i in array.tolist()], dtype=object)
@@ -61,12 +68,23 @@ class IdIndex:
         return self._positions
 
     def _normalize(self, value: Any) -> Any:
+        """The key of ``value`` in the lookup; None (never an id) when it cannot be one."""
         if isinstance(value, np.generic):
             value = value.item()
         if self.is_string:
-            return value if isinstance(value, str) else str(value)
-        if isinstance(value, str) and value.strip().lstrip("-").isdecimal():  # "²" is a digit
-            return int(value)
+            if isinstance(value, str):
+                return value
+            try:
+                return str(value)
+            except ValueError:  # an int of more digits than Python converts to text
+                return None
+        if isinstance(value, str):
+            match = _INTEGER_TEXT.fullmatch(value)
+            return int(match.group(1) + match.group(2)) if match else None
+        try:
+            hash(value)
+        except TypeError:
+            return None
         return value
 
     def positions(self, ids: Iterable[Any], *, kind: str, missing: str = "raise") -> np.ndarray:

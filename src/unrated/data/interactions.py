@@ -12,6 +12,22 @@ import scipy.sparse as sp
 from unrated.data.ids import IdIndex
 
 
+@dataclass(frozen=True)
+class SourceColumns:
+    """The columns of a file or frame that :func:`~unrated.read_interactions` used."""
+
+    user: str
+    item: str
+    time: str | None
+    weight: str | None
+    ignored: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        used = f"user={self.user}, item={self.item}, time={self.time or '(none)'}, "
+        used += f"weight={self.weight or '(none)'}"
+        return used + (f" (ignored: {', '.join(self.ignored)})" if self.ignored else "")
+
+
 @dataclass(frozen=True, eq=False)
 class Interactions:
     """Implicit feedback: ``matrix[u, i]`` is the summed weight of user ``u`` on item ``i``.
@@ -24,12 +40,14 @@ class Interactions:
         items: external item ids, by column.
         times: optional float64 array aligned with ``matrix.data``: when the user first
             interacted with the item (any unit; only order matters).
+        columns: the columns read from a file or frame (None for a matrix or derived data).
     """
 
     matrix: sp.csr_matrix
     users: IdIndex
     items: IdIndex
     times: np.ndarray | None = None
+    columns: SourceColumns | None = None
 
     @property
     def n_users(self) -> int:
