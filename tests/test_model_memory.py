@@ -47,7 +47,9 @@ ABSURD = [
 
 
 @pytest.mark.parametrize(("spec", "data", "remedy"), ABSURD, ids=[a[0][:30] for a in ABSURD])
-def test_absurd_sizes_are_refused_before_allocating(spec: str, data: object, remedy: str) -> None:
+def test_absurd_sizes_are_refused_before_allocating(
+    spec: str, data: Callable[[], sp.csr_matrix], remedy: str
+) -> None:
     matrix = data()
     model = make_model(spec)
     with PeakMemory() as peak, pytest.raises(ur.MemoryLimitError) as caught:
