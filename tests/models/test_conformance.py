@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 import unrated as ur
@@ -143,6 +144,45 @@ def test_unknown_history_items_are_counted(key: str, checkerboard: ur.Interactio
     recs = model.recommend_history([[0, 1, 1234], [5, 999, 998]], k=2)
     assert recs.n_unknown_items == 3
     assert 0 not in recs.item_idx[0].tolist() and 1 not in recs.item_idx[0].tolist()
+
+
+@pytest.mark.parametrize("key", ALL)
+def test_a_history_without_a_known_item_is_refused_unless_the_fallback_is_asked(key: str) -> None:
+    # Item j is had by users 0..j: popularity 1, 2, ..., 6, so the popular order is 5, 4, ...
+    pairs = [(user, item) for item in range(6) for user in range(item + 1)]
+    data = ur.read_interactions(
+        pl.DataFrame({"user_id": [p[0] for p in pairs], "item_id": [p[1] for p in pairs]})
+    )
+    model = fitted(key, data)
+    with pytest.raises(ur.UnknownIdError, match=r"the history has no item .*'sku1', 'sku9'"):
+        model.recommend_history([["sku1", "sku9"]], k=3)
+    with pytest.raises(ur.InvalidParameterError, match="the history is empty"):
+        model.recommend_history([[]], k=3)
+    batch = [[0, 1], ["sku1"], [2], ["x", "y"]]
+    with pytest.raises(ur.UnknownIdError, match=r"2 histories \(1, 3\) have no item"):
+        model.recommend_history(batch, k=3)  # the whole batch: no silent partial answer
+    with pytest.raises(ur.InvalidParameterError, match="history 2 is empty"):
+        model.recommend_history([[0], ["x"], []], k=3)
+    with pytest.raises(ur.InvalidParameterError, match="'fallback'"):
+        model.recommend_history([[0]], k=3, fallback="random")
+
+    recs = model.recommend_history([*batch, []], k=3, fallback="popular")
+    assert recs.fallback.tolist() == [False, True, False, True, True]
+    assert recs.n_unknown_items == 3
+    assert model.item_popularity().tolist() == [1, 2, 3, 4, 5, 6]
+    for row in (1, 3, 4):
+        assert recs.item_ids[row].tolist() == [5, 4, 3]
+        assert recs.scores[row].tolist() == [6.0, 5.0, 4.0]
+    usable = model.recommend_history([[0, 1], [2]], k=3)
+    assert not usable.fallback.any()
+    np.testing.assert_array_equal(recs.item_idx[[0, 2]], usable.item_idx)
+    np.testing.assert_array_equal(recs.scores[[0, 2]], usable.scores)
+    excluded = model.recommend_history([["x"]], k=2, exclude=[5], fallback="popular")
+    assert excluded.item_ids[0].tolist() == [4, 3]
+
+    assert recs.to_frame().columns[0] == "history"
+    assert model.recommend([0], k=2).to_frame().columns[0] == "user_id"
+    assert model.similar_items([0], k=2).to_frame().columns[0] == "query_item_id"
 
 
 @pytest.mark.parametrize("key", ALL)

@@ -56,6 +56,7 @@ def test_health(api: httpx.Client, model: Recommender) -> None:
     assert body["item_names"] is True
     assert body["generation"] == 1
     assert body["api_key_required"] is False
+    assert body["params"] == model.get_params()  # an object, not JSON text inside JSON
     assert body["limits"] == {"max_k": 50, "max_batch": 5, "max_body_bytes": 1 << 20}
 
 
@@ -173,11 +174,49 @@ def test_basket(api: httpx.Client, model: Recommender) -> None:
     assert body["n_unknown_items"] == 1
     assert body["fallback"] is None
     assert not set(basket) & {i["item"] for i in body["items"]}
-    empty = ok(api.post("/recommend/history", json={"items": ["nope"]}), schemas.HistoryResponse)
-    assert empty["fallback"] == "popular"
-    assert len(empty["items"]) == 10
     fails(api.post("/recommend/history", json={"items": ["x"] * 6}), 422)
     fails(api.post("/recommend/history", json={"k": 3}), 422)
+
+
+def test_basket_without_a_known_item_is_404_unless_the_fallback_is_asked(
+    api: httpx.Client, model: Recommender
+) -> None:
+    """The rule of Recommender.recommend_history, over HTTP, with the same answers."""
+    detail = fails(api.post("/recommend/history", json={"items": ["sku1", "sku9"]}), 404)
+    assert "no item the model knows" in detail and "'sku1', 'sku9'" in detail
+    detail = fails(api.post("/recommend/history", json={"items": []}), 422)
+    assert "empty" in detail
+
+    expected = model.recommend_history([["sku1", "sku9"]], k=4, fallback="popular")
+    assert expected.fallback.tolist() == [True]
+    for items in (["sku1", "sku9"], []):
+        body = ok(
+            api.post("/recommend/history", json={"items": items, "k": 4, "fallback": True}),
+            schemas.HistoryResponse,
+        )
+        assert body["fallback"] == "popular"
+        assert body["n_unknown_items"] == len(items)
+        assert [i["item"] for i in body["items"]] == expected.item_ids[0].tolist()
+        assert [i["score"] for i in body["items"]] == expected.scores[0].tolist()
+    popularity = model.item_popularity()
+    assert [i["score"] for i in body["items"]] == sorted(popularity.tolist(), reverse=True)[:4]
+
+
+def test_server_fallback_setting_covers_baskets_too(
+    start_server: StartServer, knn_model_file: Path
+) -> None:
+    server = start_server(knn_model_file, "--fallback-popular")
+    with server.client() as client:
+        health = ok(client.get("/health"), schemas.Health)
+        assert health["fallback_popular"] is True
+        body = ok(
+            client.post("/recommend/history", json={"items": ["nope"]}), schemas.HistoryResponse
+        )
+        assert body["fallback"] == "popular"
+        user = ok(client.get("/recommend", params={"user": "nobody"}), schemas.UserRecommendations)
+        assert [i["item"] for i in user["items"]] == [i["item"] for i in body["items"]]
+        refused = client.post("/recommend/history", json={"items": ["nope"], "fallback": False})
+        fails(refused, 404, "UnknownIdError")
 
 
 def test_similar(api: httpx.Client, model: Recommender) -> None:
@@ -281,3 +320,18 @@ def test_integer_ids_come_back_as_integers(start_server: StartServer, tmp_path: 
         assert ok(client.get("/items/1000"), schemas.ItemResponse)["item"] == 1000
         assert ok(client.get("/users/3"), schemas.UserResponse)["user"] == 3
         fails(client.get("/users/²"), 404, "UnknownIdError")
+
+        # Digit strings too long for int() are ids the model does not know: 404, never 500.
+        huge = "1" * 5000
+        for response in (
+            client.get(f"/users/{huge}"),
+            client.get(f"/items/{huge}"),
+            client.post("/recommend", json={"users": [huge]}),
+            client.post("/recommend/history", json={"items": [huge]}),
+        ):
+            detail = fails(response, 404, "UnknownIdError")
+            assert len(detail) < 1000, len(detail)
+        for path, name in (("/recommend", "user"), ("/similar", "item")):  # query: 1000 at most
+            fails(client.get(path, params={name: huge}), 422, "InvalidParameterError")
+        with_fallback = client.post("/recommend/history", json={"items": [huge], "fallback": True})
+        assert ok(with_fallback, schemas.HistoryResponse)["fallback"] == "popular"

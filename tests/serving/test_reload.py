@@ -65,6 +65,39 @@ def test_api_key_from_the_environment(start_server: StartServer, knn_model_file:
         assert security["APIKeyHeader"]["name"] == "X-API-Key"
 
 
+def test_a_non_ascii_key_is_sent_as_its_utf8_bytes(
+    start_server: StartServer, knn_model_file: Path
+) -> None:
+    """One rule: the X-API-Key header's raw bytes are the key's UTF-8 bytes, for every route.
+
+    The middleware and the routes both compare those bytes (a key that the middleware let
+    through and a route refused locked every client out). Each request is logged, without
+    its query string and without the key.
+    """
+    key = "clé-🔑"
+    server = start_server(knn_model_file, env={"UNRATED_API_KEY": key})
+    user = str(load_model(knn_model_file).users_.ids[0])
+    with server.client() as client:
+        for sent, status in (
+            (key.encode("utf-8"), 200),
+            ("clé".encode("latin-1") + "-🔑".encode(), 401),
+            ("cle-🔑".encode(), 401),
+        ):
+            for response in (
+                client.get("/recommend", params={"user": user}, headers={"X-API-Key": sent}),
+                client.get(f"/users/{user}", headers={"X-API-Key": sent}),
+                client.post("/reload", headers={"X-API-Key": sent}),
+            ):
+                assert response.status_code == status, (sent, response.text)
+    log = server.log_text()
+    assert f'"GET /users/{user} HTTP/1.1" 200 ' in log
+    assert '"POST /reload HTTP/1.1" 401 ' in log
+    assert '"GET /recommend HTTP/1.1" 200 ' in log  # no query string: no user ids
+    assert f"user={user}" not in log
+    for shown in (key, "clé", "cle-", key.encode().decode("latin-1"), "\\xc3\\xa9"):
+        assert shown not in log, shown
+
+
 async def hammer(base: str, users: list[str], stop: asyncio.Event, codes: list[int]) -> None:
     async with httpx.AsyncClient(base_url=base, timeout=30.0, headers={"X-API-Key": KEY}) as client:
         rng = random.Random(len(codes))  # noqa: S311

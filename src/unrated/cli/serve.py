@@ -10,13 +10,13 @@ from typing import Annotated
 import typer
 
 from unrated.cli import app
-from unrated.cli._display import shown
+from unrated.cli._display import plain
 from unrated.cli._options import errors
 from unrated.errors import InvalidParameterError
 
 
 @app.command(
-    help="Serve MODEL over HTTP: JSON API (docs at /docs) and a web page at /.\n\n"
+    help="Serve MODEL over HTTP: JSON API (schema at /openapi.json) and a web page at /.\n\n"
     "Reload a new model file in place with SIGHUP or POST /reload (needs --api-key): "
     "requests in flight finish on the old model, none fails."
 )
@@ -50,13 +50,15 @@ def serve(
         int, typer.Option(help="Most users (or basket items) per request.")
     ] = 1000,
     access_log: Annotated[
-        bool, typer.Option("--access-log", help="Log every request (costs throughput).")
-    ] = False,
+        bool,
+        typer.Option(help="One log line per request: client, method, path, status, ms."),
+    ] = True,
 ) -> None:
     """Serve MODEL over HTTP (the help above keeps each paragraph on one line)."""
     import uvicorn
 
     from unrated._checks import check_int
+    from unrated.serving.api_key import check_api_key
     from unrated.serving.app import CONFIG_VARIABLE, create_app
     from unrated.serving.connections import PROTOCOL, raise_open_file_limit
     from unrated.serving.served import load_served
@@ -67,26 +69,32 @@ def serve(
     check_int(workers, "workers", "serve")
     check_int(max_k, "max_k", "serve")
     check_int(max_batch, "max_batch", "serve")
+    if api_key is None and os.environ.get("UNRATED_API_KEY") == "":
+        api_key = ""  # set but empty (click reads it as unset): refused as --api-key '' is
+    check_api_key(api_key)
     settings = {
         "model_path": str(model.resolve()),
-        "api_key": api_key or None,
+        "api_key": api_key,
         "ann": ann,
         "fallback_popular": fallback_popular,
         "max_k": max_k,
         "max_batch": max_batch,
+        "access_log": access_log,
     }
     # Load (and check) the model here, so a bad file is one line on stderr, not a traceback
     # in the server's log. One worker keeps this copy; several load their own.
     served = load_served(model, ann=ann)
     errors.print(
-        f"unrated: serving {shown(served.metadata.get('model'))} ({served.n_users:,} users × "
-        f"{served.n_items:,} items) at http://{shown(host)}:{port}/ — API docs at /docs"
-        + ("; API key required" if api_key else "")
+        f"unrated: serving {plain(served.metadata.get('model'))} ({served.n_users:,} users × "
+        f"{served.n_items:,} items) at http://{plain(host)}:{port}/ — API schema at /openapi.json"
+        + ("; API key required" if api_key else ""),
+        markup=False,
     )
     if host not in ("127.0.0.1", "localhost", "::1") and not api_key:
         errors.print(
-            f"warning: listening on {shown(host)} without --api-key: "
-            "anyone who can reach it may use it"
+            f"warning: listening on {plain(host)} without --api-key: "
+            "anyone who can reach it may use it",
+            markup=False,
         )
     raise_open_file_limit()  # one file per connection: a soft limit of 1024 is soon reached
     options = {
@@ -94,7 +102,7 @@ def serve(
         "port": port,
         "http": PROTOCOL,  # bounded request heads (size and time): see serving/connections.py
         "timeout_keep_alive": 5,
-        "access_log": access_log,
+        "access_log": False,  # the app logs requests itself (serving/access_log.py)
         "log_level": "info",
         "timeout_graceful_shutdown": 10,
     }

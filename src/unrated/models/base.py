@@ -9,7 +9,7 @@ from __future__ import annotations
 import inspect
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
@@ -21,7 +21,7 @@ from unrated._checks import check_k
 from unrated._progress import progress_bar
 from unrated.data.ids import IdIndex
 from unrated.data.io import read_interactions
-from unrated.errors import DataError, InvalidParameterError, NotFittedError
+from unrated.errors import DataError, InvalidParameterError, NotFittedError, UnknownIdError
 from unrated.models._checkpoint import Checkpoint
 from unrated.models._topk import mask_items, top_k
 
@@ -41,6 +41,11 @@ class Recommendations:
         scores: (n, k) float32 model scores; -inf where padded.
         item_idx: (n, k) int64 internal item positions; -1 where padded.
         n_unknown_items: items in the given histories that the model does not know (dropped).
+        fallback: (n,) bool, True where a row holds the most popular items instead of the
+            model's answer (``recommend_history(..., fallback="popular")``); its scores are
+            then the numbers of distinct training users per item.
+        query_column: what ``user_ids`` are, and their column name in :meth:`to_frame`:
+            ``user_id``, ``history`` (0-based history numbers) or ``query_item_id``.
     """
 
     user_ids: np.ndarray
@@ -48,18 +53,27 @@ class Recommendations:
     scores: np.ndarray
     item_idx: np.ndarray
     n_unknown_items: int = 0
+    fallback: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
+    query_column: str = "user_id"
+
+    def __post_init__(self) -> None:
+        if len(self.fallback) != len(self.user_ids):  # none given: no row is a fallback
+            object.__setattr__(self, "fallback", np.zeros(len(self.user_ids), dtype=bool))
 
     def __len__(self) -> int:
         return len(self.user_ids)
 
-    def to_frame(self, *, user_column: str = "user_id") -> pl.DataFrame:
-        """Long format: one row per recommendation, ``user_id, item_id, rank, score``."""
+    def to_frame(self, *, user_column: str | None = None) -> pl.DataFrame:
+        """Long format, one row per recommendation: ``<query_column>, item_id, rank, score``.
+
+        ``user_column`` renames the first column (default: :attr:`query_column`).
+        """
         n, k = self.item_idx.shape
         valid = (self.item_idx >= 0).ravel()
         users = np.repeat(self.user_ids, k)[valid]
         return pl.DataFrame(
             {
-                user_column: users.tolist(),
+                user_column or self.query_column: users.tolist(),
                 "item_id": self.item_ids.ravel()[valid].tolist(),
                 "rank": np.tile(np.arange(1, k + 1, dtype=np.int32), n)[valid],
                 "score": self.scores.ravel()[valid],
@@ -84,6 +98,7 @@ class Recommender(ABC):
     seen_: sp.csr_matrix
     trained_on_: str
     _checkpoint: Checkpoint | None = None
+    _popularity: tuple[sp.csr_matrix, np.ndarray] | None = None  # (seen_ it counts, counts)
 
     # ----------------------------------------------------------------- parameters
     @classmethod
@@ -219,6 +234,8 @@ class Recommender(ABC):
         k: int = 10,
         *,
         exclude_seen: bool = True,
+        exclude: Iterable[Any] | None = None,
+        fallback: str | None = None,
     ) -> Recommendations:
         """Top-``k`` items for new users given their histories (fold-in, no retraining).
 
@@ -227,17 +244,77 @@ class Recommender(ABC):
                 again, as duplicates do in training) or a mapping item id -> weight.
             k: list length.
             exclude_seen: leave out the items in each history.
+            exclude: item ids to leave out for every history.
+            fallback: what a history with no item the model knows (empty, or only unknown
+                ids) gets: None (the default) refuses the batch; ``"popular"`` gives it the
+                most popular items (distinct training users per item), marked True in the
+                result's ``fallback``.
 
-        Items the model does not know are dropped and counted in ``n_unknown_items``.
+        Items the model does not know are dropped and counted in ``n_unknown_items``; a
+        history keeping at least one known item is ranked by the model.
+
+        Raises:
+            InvalidParameterError: without ``fallback``, empty histories (named by their
+                0-based numbers); or a ``fallback`` other than None and "popular".
+            UnknownIdError: without ``fallback``, histories of only unknown items (the
+                message names them and the items); or an unknown id in ``exclude``.
         """
         self._check_fitted()
         k = check_k(k)
-        history, n_unknown = self._history_matrix(histories)
-        user_ids = np.arange(history.shape[0], dtype=np.int64).astype(object)
-        result = self._rank(user_ids, history, None, k, exclude_history=exclude_seen)
-        return Recommendations(
-            result.user_ids, result.item_ids, result.scores, result.item_idx, n_unknown
+        if fallback not in (None, "popular"):
+            raise InvalidParameterError(
+                f"The 'fallback' parameter of recommend_history must be None or 'popular'. "
+                f"Got {fallback!r}."
+            )
+        history, unknown = self._history_matrix(histories)
+        usable = np.diff(history.indptr) > 0
+        if fallback is None and not usable.all():
+            raise _unusable_histories(np.flatnonzero(~usable).tolist(), unknown)
+        row_ids = np.arange(history.shape[0], dtype=np.int64).astype(object)
+        if usable.all():
+            result = self._rank(
+                row_ids, history, None, k, exclude_history=exclude_seen, exclude=exclude
+            )
+        else:
+            ranked = self._rank(
+                row_ids[usable],
+                history[usable],
+                None,
+                k,
+                exclude_history=exclude_seen,
+                exclude=exclude,
+            )
+            popular_idx, popular_scores = self._popular_row(k, exclude)
+            item_idx = np.empty((len(row_ids), popular_idx.shape[1]), dtype=np.int64)
+            scores = np.empty(item_idx.shape, dtype=np.float32)
+            item_idx[usable], scores[usable] = ranked.item_idx, ranked.scores
+            item_idx[~usable], scores[~usable] = popular_idx, popular_scores
+            result = self._result(row_ids, [(item_idx, scores)], k)
+        return replace(
+            result,
+            n_unknown_items=sum(len(ids) for ids in unknown),
+            fallback=~usable,
+            query_column="history",
         )
+
+    def item_popularity(self) -> np.ndarray:
+        """Distinct training users per item, (n_items,) int64, read-only.
+
+        The ranking of ``recommend_history(..., fallback="popular")``.
+        """
+        self._check_fitted()
+        if self._popularity is None or self._popularity[0] is not self.seen_:
+            counts = np.bincount(self.seen_.indices, minlength=len(self.items_)).astype(np.int64)
+            counts.flags.writeable = False
+            self._popularity = (self.seen_, counts)
+        return self._popularity[1]
+
+    def _popular_row(self, k: int, exclude: Iterable[Any] | None) -> tuple[np.ndarray, np.ndarray]:
+        """The top-``k`` of :meth:`item_popularity` (ties: lower position), ``exclude`` left out."""
+        scores = self.item_popularity().astype(np.float32)[None, :]
+        if exclude is not None:
+            scores[:, self.items_.positions(_as_list(exclude), kind="item")] = -np.inf
+        return top_k(scores, k)
 
     def similar_items(self, item_ids: Any, k: int = 10) -> Recommendations:
         """The ``k`` items most similar to each given item (never the item itself)."""
@@ -256,7 +333,8 @@ class Recommender(ABC):
             scores = np.array(self._similar(item_idx[start:stop]), dtype=np.float32)
             mask_items(scores, own[start:stop])
             parts.append(top_k(scores, k))
-        return self._result(np.asarray(items, dtype=object), parts, k)
+        result = self._result(np.asarray(items, dtype=object), parts, k)
+        return replace(result, query_column="query_item_id")
 
     def explain(self, user_id: Any, item_id: Any, k: int = 5) -> pl.DataFrame:
         """Which of the user's past items contribute most to ``item_id``'s score.
@@ -281,12 +359,13 @@ class Recommender(ABC):
     # ----------------------------------------------------------------- shared machinery
     def _history_matrix(
         self, histories: Sequence[Iterable[Any] | Mapping[Any, float]]
-    ) -> tuple[sp.csr_matrix, int]:
+    ) -> tuple[sp.csr_matrix, list[list[Any]]]:
+        """The histories as a (histories × items) weight matrix, and each one's unknown ids."""
         if isinstance(histories, str | bytes | Mapping):
             raise InvalidParameterError(
                 "histories must be a list of histories, one per user, e.g. [['a', 'b']]"
             )
-        rows, cols, weights, n_unknown = [], [], [], 0
+        rows, cols, weights, unknown = [], [], [], []
         for row, history in enumerate(histories):
             pairs = (
                 history.items()
@@ -295,19 +374,20 @@ class Recommender(ABC):
             )
             ids = [item for item, _ in pairs]
             idx = self.items_.positions(ids, kind="item", missing="mark")
+            unknown.append(
+                [item for item, position in zip(ids, idx.tolist(), strict=True) if position < 0]
+            )
             for position, (_, weight) in zip(idx.tolist(), pairs, strict=True):
-                if position < 0:
-                    n_unknown += 1
-                    continue
-                rows.append(row)
-                cols.append(position)
-                weights.append(float(weight))
+                if position >= 0:
+                    rows.append(row)
+                    cols.append(position)
+                    weights.append(float(weight))
         matrix = sp.csr_matrix(
             (np.asarray(weights, dtype=np.float32), (rows, cols)),
-            shape=(len(histories), len(self.items_)),
+            shape=(len(unknown), len(self.items_)),
         )
         matrix.sum_duplicates()
-        return matrix, n_unknown
+        return matrix, unknown
 
     def _rank(
         self,
@@ -387,6 +467,30 @@ class Recommender(ABC):
     @abstractmethod
     def _set_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
         """Restore learned state from :meth:`_arrays`' output (checked by the caller's hooks)."""
+
+
+def _unusable_histories(rows: list[int], unknown: list[list[Any]]) -> Exception:
+    """The error for histories without a known item: empty ones first, then unknown-only ones."""
+    hint = "; ask for the popular fallback to get the most popular items instead"
+    empty = [row for row in rows if not unknown[row]]
+    if empty:
+        where = _histories(empty, len(unknown), "is", "are")
+        return InvalidParameterError(f"{where} empty: nothing to recommend from{hint}")
+    error = UnknownIdError("item", [item for row in rows for item in unknown[row]])
+    where = _histories(rows, len(unknown), "has", "have")
+    error.message = f"{where} no item the model knows ({error.message}){hint}"
+    error.args = (error.message,)
+    return error
+
+
+def _histories(rows: list[int], total: int, one: str, many: str) -> str:
+    """'the history is', 'history 3 is', '2 histories (0, 3) are' (at most ten numbers)."""
+    if total == 1:
+        return f"the history {one}"
+    if len(rows) == 1:
+        return f"history {rows[0]} {one}"
+    shown = ", ".join(str(row) for row in rows[:10]) + (", ..." if len(rows) > 10 else "")
+    return f"{len(rows)} histories ({shown}) {many}"
 
 
 def _as_list(values: Any) -> list[Any]:

@@ -26,14 +26,9 @@ from fastapi.staticfiles import StaticFiles
 
 from unrated import __version__
 from unrated.serving import schemas
-from unrated.serving.guards import (
-    ApiKeyGate,
-    BodyLimit,
-    add_error_handlers,
-    api_key_guard,
-    error_response,
-    json_response,
-)
+from unrated.serving.access_log import AccessLog
+from unrated.serving.api_key import ApiKeyGate, api_key_guard, check_api_key
+from unrated.serving.guards import BodyLimit, add_error_handlers, error_response, json_response
 from unrated.serving.served import ServedModel
 from unrated.serving.service import ModelService
 
@@ -65,6 +60,7 @@ def create_app(
     max_k: int = 1000,
     max_batch: int = 1000,
     max_body_bytes: int = 1 << 20,
+    access_log: bool = False,
     served: ServedModel | None = None,
     supervisor_pid: int | None = None,
 ) -> FastAPI:
@@ -72,19 +68,22 @@ def create_app(
 
     Args:
         model_path: a file written by ``unrated fit`` / ``save_model``.
-        api_key: if given, every path but ``/health``, the web page and the API docs
-            (``guards.PUBLIC_PATHS``) needs it in the ``X-API-Key`` header; ``POST /reload``
-            is refused without one.
+        api_key: if given, every path but ``/health``, the web page and the API schema
+            (``api_key.PUBLIC_PATHS``) needs it in the ``X-API-Key`` header, as the raw
+            UTF-8 bytes of the key; ``POST /reload`` is refused without one. Keys no client
+            could send (empty, blank, ...) are refused: see ``api_key.check_api_key``.
         ann: build an approximate (HNSW) index for factor models at load time.
-        fallback_popular: unknown users get the most popular items (flagged) instead of 404.
+        fallback_popular: unknown users, and baskets without a known item, get the most
+            popular items (flagged) instead of a 404, unless a request says otherwise.
         max_k: the largest list length a request may ask for (422 beyond).
         max_batch: the most users, or basket items, in one request (422 beyond).
         max_body_bytes: the largest request body (413 beyond).
+        access_log: log one line per request (``access_log.AccessLog``).
         served: an already loaded model (the CLI loads it first to fail early).
         supervisor_pid: with several worker processes, the supervisor to send SIGHUP to on
             ``POST /reload``, so that every worker is replaced in turn.
     """
-    api_key = api_key or None  # an empty key is no key
+    wanted = check_api_key(api_key)
     service = ModelService(Path(model_path), ann=ann, served=served)
 
     @contextlib.asynccontextmanager
@@ -103,12 +102,16 @@ def create_app(
         summary="Top-K recommendations from implicit feedback.",
         lifespan=lifespan,
         responses=_ERRORS,
+        docs_url=None,  # Swagger UI and ReDoc load from a CDN: no network at run time
+        redoc_url=None,
     )
     add_error_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
-    if api_key:  # added last, so it runs first: a refused request's body is never read
-        app.add_middleware(ApiKeyGate, api_key=api_key)
-    guard = [Depends(api_key_guard(api_key))] if api_key else []
+    if wanted is not None:  # added after BodyLimit, so it runs first: a refused body is unread
+        app.add_middleware(ApiKeyGate, api_key=wanted)
+    if access_log:  # outermost: refusals are logged too
+        app.add_middleware(AccessLog)
+    guard = [Depends(api_key_guard(wanted))] if wanted is not None else []
     KQuery = Annotated[int, Query(ge=1, le=max_k, description="List length.")]
     RecommendRequest, HistoryRequest = schemas.limited_requests(max_k, max_batch)
 
@@ -121,7 +124,7 @@ def create_app(
             {
                 "status": "ok",
                 "model": meta.get("model", ""),
-                "params": meta.get("params", "{}"),
+                "params": current.model.get_params(),
                 "unrated_version": __version__,
                 "model_unrated_version": meta.get("unrated_version", ""),
                 "trained_on": meta.get("trained_on", ""),
@@ -139,7 +142,7 @@ def create_app(
                     "build_seconds": report.build_seconds,
                     "ef": report.ef,
                 },
-                "api_key_required": api_key is not None,
+                "api_key_required": wanted is not None,
                 "fallback_popular": fallback_popular,
                 "limits": {
                     "max_k": max_k,
@@ -206,10 +209,17 @@ def create_app(
         tags=["recommend"],
     )
     async def recommend_history(request: HistoryRequest) -> Response:  # type: ignore[valid-type]
-        """Top-k items for a new visitor's basket (fold-in: no retraining)."""
+        """Top-k items for a new visitor's basket (fold-in: no retraining).
+
+        A basket with no item the model knows is a 404 naming its items (422 when empty),
+        unless the fallback is asked for: then the most popular items, flagged.
+        """
         body = cast(schemas.HistoryRequest, request)
         result = service.current.recommend_basket(
-            body.items, body.k, exclude_seen=body.exclude_seen
+            body.items,
+            body.k,
+            exclude_seen=body.exclude_seen,
+            fallback=fallback_popular if body.fallback is None else body.fallback,
         )
         return json_response(result)
 
@@ -263,7 +273,7 @@ def create_app(
         Needs the API key (403 when the server has none: send SIGHUP instead). 409 when the
         file cannot be loaded: the previous model stays in service.
         """
-        if api_key is None:
+        if wanted is None:
             return error_response(
                 403, "Forbidden", "reload over HTTP needs 'unrated serve --api-key'; send SIGHUP"
             )

@@ -1,4 +1,4 @@
-"""What stands between a request and the model: body-size limit, API key, errors as JSON.
+"""What stands between a request and the model: body-size limit, errors as JSON.
 
 Every error answers with ``{"error": <kind>, "detail": <message>}``: the kind is an unrated
 error class (``UnknownIdError`` 404, ``InvalidParameterError`` 422) or an HTTP status name.
@@ -7,17 +7,14 @@ error class (``UnknownIdError`` 404, ``InvalidParameterError`` 422) or an HTTP s
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import logging
-from collections.abc import Awaitable, Callable
 from http import HTTPStatus
 from typing import Any
 
-from fastapi import FastAPI, HTTPException, Request, Security
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
-from fastapi.security import APIKeyHeader
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -25,12 +22,8 @@ from unrated.errors import DataError, InvalidParameterError, ModelFileError, Unk
 
 logger = logging.getLogger("uvicorn.error")
 
-API_KEY_HEADER = "X-API-Key"
 #: Seconds a request body may take to arrive, from the start of the request's handling.
 BODY_TIMEOUT = 30.0
-api_key_header = APIKeyHeader(
-    name=API_KEY_HEADER, auto_error=False, description="The key given to 'unrated serve'."
-)
 
 
 def json_response(
@@ -53,61 +46,6 @@ def error_response(
 ) -> Response:
     """The JSON error body every failure uses."""
     return json_response({"error": error, "detail": detail}, status, headers)
-
-
-def api_key_guard(expected: str) -> Callable[[str | None], Awaitable[None]]:
-    """A dependency that refuses requests without ``expected`` in the X-API-Key header."""
-    wanted = expected.encode()
-
-    async def check_api_key(given: str | None = Security(api_key_header)) -> None:
-        if given is None or not hmac.compare_digest(given.encode(), wanted):
-            raise HTTPException(
-                401,
-                f"missing or wrong API key: send it in the {API_KEY_HEADER} header",
-                headers={"WWW-Authenticate": API_KEY_HEADER},
-            )
-
-    return check_api_key
-
-
-#: What answers without the API key: the health check, the web page and its files, and the
-#: API docs (a browser loads them without headers). None of them holds users, items or scores.
-PUBLIC_PATHS = frozenset(
-    {"/health", "/", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
-)
-PUBLIC_PREFIXES = ("/static/",)
-
-
-def is_public(path: str) -> bool:
-    """Whether ``path`` answers without the API key."""
-    return path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES)
-
-
-class ApiKeyGate:
-    """Pure ASGI middleware: 401 for every path but the public ones without the right key.
-
-    Deny by default: an endpoint added later needs the key even if its route forgets the
-    ``api_key_guard`` dependency (which remains, to document the key in the OpenAPI schema).
-    The body of a refused request is never read.
-    """
-
-    def __init__(self, app: ASGIApp, *, api_key: str) -> None:
-        self.app, self.wanted = app, api_key.encode()
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Pass the request on if it is public or carries the key."""
-        if scope["type"] != "http" or is_public(scope["path"]):
-            await self.app(scope, receive, send)
-            return
-        name = API_KEY_HEADER.lower().encode()
-        given = [value for key, value in scope["headers"] if key == name]
-        if len(given) == 1 and hmac.compare_digest(given[0], self.wanted):
-            await self.app(scope, receive, send)
-            return
-        detail = f"missing or wrong API key: send it in the {API_KEY_HEADER} header"
-        headers = {"WWW-Authenticate": API_KEY_HEADER, "Connection": "close"}
-        response = error_response(401, "Unauthorized", detail, headers)
-        await response(scope, receive, send)
 
 
 class BodyLimit:

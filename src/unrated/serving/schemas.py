@@ -9,13 +9,16 @@ integer ids answers with integers; a query may send either form).
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, create_model
 
 Id = Annotated[StrictStr | StrictInt, Field(union_mode="left_to_right")]
 Fallback = Literal["popular"] | None
-HISTORY_ITEMS = "Item ids; unknown ones are dropped and counted."
+HISTORY_ITEMS = (
+    "Item ids; unknown ones are dropped and counted. With no known item: 404 (422 when "
+    "empty), unless fallback."
+)
 
 
 class _Strict(BaseModel):
@@ -77,6 +80,11 @@ class HistoryRequest(_Strict):
     items: list[Id] = Field(description=HISTORY_ITEMS)
     k: int = Field(default=10, ge=1, description="List length (at most the k limit).")
     exclude_seen: bool = Field(default=True, description="Leave out the basket's items.")
+    fallback: bool | None = Field(
+        default=None,
+        description="A basket with no known item gets the most popular items instead of a "
+        "404 (422 when empty) (default: the server's --fallback-popular setting).",
+    )
 
 
 class HistoryResponse(_Strict):
@@ -84,7 +92,9 @@ class HistoryResponse(_Strict):
 
     items: list[ScoredItem]
     n_unknown_items: int = Field(description="Basket items the model does not know.")
-    fallback: Fallback = Field(description='"popular" when no basket item was known.')
+    fallback: Fallback = Field(
+        description='"popular" when no basket item was known and the fallback was asked for.'
+    )
 
 
 class SimilarResponse(_Strict):
@@ -150,7 +160,7 @@ class Health(_Strict):
 
     status: Literal["ok"]
     model: str
-    params: str
+    params: dict[str, Any] = Field(description="The model's hyperparameters.")
     unrated_version: str
     model_unrated_version: str
     trained_on: str

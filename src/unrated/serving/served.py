@@ -34,7 +34,8 @@ class ServedModel:
         metadata: the file's string metadata (model name, version, fingerprint).
         generation: 1 for the first model of a process, +1 at each reload.
         loaded_at: Unix time of loading.
-        popularity: per item, the number of distinct users who have it (fallback ranking).
+        popularity: per item, the number of distinct users who have it
+            (:meth:`Recommender.item_popularity`, the fallback's ranking).
         ann: the approximate index, when built (``--ann``).
     """
 
@@ -45,9 +46,9 @@ class ServedModel:
     loaded_at: float
     popularity: np.ndarray
     ann: AnnIndex | None = None
-    _popular_order: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0))
     _names: np.ndarray | None = field(repr=False, default=None)
-    _search_text: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0, dtype=str))
+    _search_ids: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0, dtype=str))
+    _search_names: np.ndarray | None = field(repr=False, default=None)
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -78,15 +79,16 @@ class ServedModel:
     ) -> list[Payload]:
         """One ``{"user", "items", "fallback"}`` per user, in order.
 
-        Unknown users raise :class:`UnknownIdError` unless ``fallback``, which gives them the
-        most popular items, flagged ``"fallback": "popular"``. Unknown ``exclude`` ids are
-        ignored: they could not be recommended anyway.
+        Unknown users raise :class:`UnknownIdError` unless ``fallback``, which gives them what
+        an empty history gets: the most popular items, flagged ``"fallback": "popular"``.
+        Unknown ``exclude`` ids are ignored: they could not be recommended anyway.
         """
         _one_thread()
         positions = self.model.users_.positions(users, kind="user", missing="mark")
         if not fallback and (positions < 0).any():
             self.model.users_.positions(users, kind="user")  # raises, naming the unknown ids
         blocked = self._item_positions(exclude or [])
+        blocked = blocked[blocked >= 0]
         known = np.flatnonzero(positions >= 0)
         lists: list[list[Payload]] = [[] for _ in users]
         if len(known):
@@ -105,29 +107,24 @@ class ServedModel:
             for place, (user, position) in enumerate(zip(users, positions.tolist(), strict=True))
         ]
 
-    def recommend_basket(self, items: list[Any], k: int, *, exclude_seen: bool = True) -> Payload:
+    def recommend_basket(
+        self, items: list[Any], k: int, *, exclude_seen: bool = True, fallback: bool = False
+    ) -> Payload:
         """Recommendations for a new visitor from the items in their basket (fold-in).
 
-        Unknown items are dropped and counted; a basket with no known item gets the most
-        popular items, flagged ``"fallback": "popular"``.
+        The rule of :meth:`Recommender.recommend_history`: unknown items are dropped and
+        counted; a basket with no known item raises (:class:`UnknownIdError` naming the
+        items, or :class:`InvalidParameterError` when empty) unless ``fallback``, which gives
+        it the most popular items, flagged ``"fallback": "popular"``.
         """
         _one_thread()
-        known = self._item_positions(items)
-        n_unknown = len(items) - int(np.count_nonzero(known >= 0)) if items else 0
-        known = known[known >= 0]
-        if len(known) == 0:
-            blocked = known if exclude_seen else np.empty(0, dtype=np.int64)
-            return {
-                "items": self._popular(k, blocked),
-                "n_unknown_items": n_unknown,
-                "fallback": "popular",
-            }
-        history = self.model.items_.take(known).tolist()
-        recs = self.model.recommend_history([history], k=k, exclude_seen=exclude_seen)
+        recs = self.model.recommend_history(
+            [items], k=k, exclude_seen=exclude_seen, fallback="popular" if fallback else None
+        )
         return {
             "items": self._items(recs.item_idx[0], recs.scores[0]),
-            "n_unknown_items": n_unknown,
-            "fallback": None,
+            "n_unknown_items": recs.n_unknown_items,
+            "fallback": "popular" if recs.fallback[0] else None,
         }
 
     def similar(self, item: Any, k: int) -> Payload:
@@ -169,15 +166,26 @@ class ServedModel:
         return self.model.users_.ids[offset : offset + limit].tolist()  # type: ignore[no-any-return]
 
     def search_items(self, query: str, limit: int) -> list[Payload]:
-        """Items whose id or name contains ``query`` (case-insensitive), most popular first."""
-        text = self._search_text
+        """Items whose id or name contains ``query`` (case-insensitive).
+
+        Those whose whole id or name is ``query`` come first (the page matches names
+        exactly), then the most popular.
+        """
+        ids, names = self._search_ids, self._search_names
         needle = query.strip().lower()
-        if needle:
-            hits = np.flatnonzero(np.char.find(text, needle) >= 0)
-        else:
+        if not needle:
             hits = np.arange(self.n_items)
-        hits = hits[np.argsort(-self.popularity[hits], kind="stable")][:limit]
-        return self._refs(hits)
+            exact = np.zeros(len(hits), dtype=bool)
+        else:
+            found = np.char.find(ids, needle) >= 0
+            if names is not None:
+                found |= np.char.find(names, needle) >= 0
+            hits = np.flatnonzero(found)
+            exact = ids[hits] == needle
+            if names is not None:
+                exact |= names[hits] == needle
+        order = np.lexsort((-self.popularity[hits], ~exact))[:limit]
+        return self._refs(hits[order])
 
     # ------------------------------------------------------------------ internals
     def _item_positions(self, items: list[Any]) -> np.ndarray:
@@ -188,7 +196,6 @@ class ServedModel:
     def _rank_known(
         self, user_idx: np.ndarray, k: int, blocked: np.ndarray, exclude_seen: bool
     ) -> tuple[np.ndarray, np.ndarray]:
-        blocked = blocked[blocked >= 0]
         if self.ann is not None:
             seen = self.model.seen_
             rows = [
@@ -210,11 +217,10 @@ class ServedModel:
         return recs.item_idx, recs.scores
 
     def _popular(self, k: int, blocked: np.ndarray) -> list[Payload]:
-        order = self._popular_order
-        if len(blocked):
-            order = order[~np.isin(order, blocked)]
-        order = order[:k]
-        return self._items(order, self.popularity[order].astype(np.float32))
+        """What an empty history gets: the most popular items, ``blocked`` left out."""
+        exclude = self.model.items_.ids[blocked] if len(blocked) else None
+        recs = self.model.recommend_history([[]], k=k, exclude=exclude, fallback="popular")
+        return self._items(recs.item_idx[0], recs.scores[0])
 
     def _refs(self, item_idx: np.ndarray) -> list[Payload]:
         ids = self.model.items_.ids[item_idx].tolist()
@@ -260,12 +266,10 @@ def load_served(
     source = Path(path)
     model = load_model(source)
     metadata = read_metadata(source)
-    popularity = np.bincount(model.seen_.indices, minlength=len(model.items_)).astype(np.int64)
+    popularity = model.item_popularity()
     if len(model.users_):  # compile/load the numba kernels now, not on the first request
         model.recommend(model.users_.ids[:1], k=1)
     names = getattr(model, "item_names_", None)
-    ids = np.asarray([str(i).lower() for i in model.items_.ids.tolist()], dtype=str)
-    search_text = ids if names is None else np.char.add(np.char.add(ids, "\n"), _lower(names))
     return ServedModel(
         model=model,
         path=source,
@@ -274,14 +278,14 @@ def load_served(
         loaded_at=time.time(),
         popularity=popularity,
         ann=build_ann(model) if ann else None,
-        _popular_order=np.argsort(-popularity, kind="stable"),
         _names=None if names is None else np.asarray(names, dtype=object),
-        _search_text=search_text,
+        _search_ids=_lower(model.items_.ids),
+        _search_names=None if names is None else _lower(names),
     )
 
 
-def _lower(names: np.ndarray) -> np.ndarray:
-    return np.asarray([str(n).lower() for n in names.tolist()], dtype=str)
+def _lower(texts: np.ndarray) -> np.ndarray:
+    return np.asarray([str(text).lower() for text in texts.tolist()], dtype=str)
 
 
 def _one_thread() -> None:

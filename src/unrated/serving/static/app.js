@@ -6,10 +6,16 @@ const $ = (id) => document.getElementById(id);
 const basket = [];  // [{item, name}]
 let itemNames = new Map();  // item id (as text) -> name, from searches
 
+// Header values are bytes: the server compares them with the key's UTF-8 bytes, so send those
+// (one character per byte, which fetch writes as that byte).
+function utf8Bytes(text) {
+  return Array.from(new TextEncoder().encode(text), (byte) => String.fromCharCode(byte)).join("");
+}
+
 async function api(path, options = {}) {
   const headers = { ...(options.headers || {}) };
   const key = sessionStorage.getItem("unrated-api-key");
-  if (key) headers["X-API-Key"] = key;
+  if (key) headers["X-API-Key"] = utf8Bytes(key);
   if (options.body !== undefined) headers["Content-Type"] = "application/json";
   const response = await fetch(path, { ...options, headers });
   const data = await response.json().catch(() => ({ detail: response.statusText }));
@@ -25,7 +31,7 @@ function el(tag, className, text) {
 }
 
 function label(ref) {
-  return ref.name || String(ref.item);
+  return ref.unknown ? `${ref.item} (unknown)` : ref.name || String(ref.item);
 }
 
 function itemLine(ref, extra) {
@@ -59,6 +65,10 @@ function say(id, text, isError = false) {
 
 async function showUser(user) {
   const k = $("user-k").value;
+  // A new lookup clears every section first: nothing of the last customer stays on screen.
+  $("history-title").textContent = "Bought";
+  $("history").replaceChildren();
+  $("recs").replaceChildren();
   say("user-message", "…");
   try {
     const q = encodeURIComponent(user);
@@ -75,8 +85,6 @@ async function showUser(user) {
     $("recs").replaceChildren(...recs.items.map(scoredLine));
     say("user-message", recs.fallback ? "unknown customer: the most popular items" : "");
   } catch (error) {
-    $("history").replaceChildren();
-    $("recs").replaceChildren();
     say("user-message", error.message, true);
   }
 }
@@ -98,29 +106,60 @@ function renderBasket() {
   );
 }
 
-async function addToBasket(text) {
-  for (const part of text.split(",").map((s) => s.trim()).filter(Boolean)) {
-    // The datalist shows "name — id"; keep the id.
-    const id = part.includes(" — ") ? part.split(" — ").pop() : part;
-    if (basket.some((ref) => String(ref.item) === id)) continue;
-    const ref = { item: id, name: itemNames.get(id) || null };
-    basket.push(ref);
-    renderBasket();
-    if (!ref.name) {
-      try {
-        ref.name = (await api(`/items/${encodeURIComponent(id)}`)).name;
-      } catch (error) {
-        ref.name = `${id} (unknown)`;
-      }
-      renderBasket();
-    }
+// What the visitor typed, as an item: "name — id" (from the list), an id, or an exact name
+// (case-insensitive). Returns {item, name}, {item, unknown: true} when nothing matches, or
+// {problem} when several items have that name.
+async function resolveItem(text) {
+  if (text.includes(" — ")) {
+    const id = text.split(" — ").pop();
+    return { item: id, name: itemNames.get(id) || null };
   }
+  try {
+    const known = await api(`/items/${encodeURIComponent(text)}`);
+    return { item: known.item, name: known.name };
+  } catch (error) {
+    // not an id: a name?
+  }
+  const wanted = text.toLowerCase();
+  let named = [];
+  try {
+    const found = await api(`/items?q=${encodeURIComponent(text.slice(0, 200))}&limit=100`);
+    named = found.items.filter((ref) => ref.name && ref.name.toLowerCase() === wanted);
+  } catch (error) {
+    // no search possible: unknown
+  }
+  if (named.length === 1) return named[0];
+  if (named.length > 1) {
+    showOptions(named);
+    return { problem: `${named.length} products are called “${text}”: pick one from the list` };
+  }
+  return { item: text, name: null, unknown: true };
+}
+
+async function addToBasket(text) {
+  const whole = text.trim();
+  // One item (names may hold commas), else a list of ids or names separated by commas.
+  const first = whole ? await resolveItem(whole) : null;
+  const parts =
+    first && first.unknown && whole.includes(",")
+      ? whole.split(",").map((s) => s.trim()).filter(Boolean)
+      : [];
+  const found = parts.length ? await Promise.all(parts.map(resolveItem)) : first ? [first] : [];
+  const problems = [];
+  for (const ref of found) {
+    if (ref.problem) problems.push(ref.problem);
+    else if (!basket.some((known) => String(known.item) === String(ref.item))) basket.push(ref);
+  }
+  renderBasket();
+  say("basket-message", problems.join("; "), problems.length > 0);
 }
 
 async function recommendBasket() {
+  $("basket-recs").replaceChildren();
   say("basket-message", "…");
   try {
-    const body = JSON.stringify({ items: basket.map((ref) => ref.item), k: 10 });
+    // A basket with no known item gets the most popular items, flagged (the API's fallback).
+    const body = JSON.stringify({ items: basket.map((ref) => ref.item), k: 10, fallback: true });
     const result = await api("/recommend/history", { method: "POST", body });
     $("basket-recs").replaceChildren(...result.items.map(scoredLine));
     const notes = [];
@@ -128,9 +167,20 @@ async function recommendBasket() {
     if (result.fallback) notes.push("no known item: the most popular items");
     say("basket-message", notes.join("; "));
   } catch (error) {
-    $("basket-recs").replaceChildren();
     say("basket-message", error.message, true);
   }
+}
+
+// The basket box's suggestions: "name — id" for named items, else the id.
+function showOptions(refs) {
+  for (const ref of refs) if (ref.name) itemNames.set(String(ref.item), ref.name);
+  $("item-options").replaceChildren(
+    ...refs.map((ref) => {
+      const option = el("option");
+      option.value = ref.name ? `${ref.name} — ${ref.item}` : String(ref.item);
+      return option;
+    })
+  );
 }
 
 let searchTimer = null;
@@ -140,15 +190,8 @@ function suggestItems() {
     const q = $("basket-input").value.trim();
     if (!q || q.includes(" — ")) return;
     try {
-      const found = await api(`/items?q=${encodeURIComponent(q)}&limit=15`);
-      for (const ref of found.items) if (ref.name) itemNames.set(String(ref.item), ref.name);
-      $("item-options").replaceChildren(
-        ...found.items.map((ref) => {
-          const option = el("option");
-          option.value = ref.name ? `${ref.name} — ${ref.item}` : String(ref.item);
-          return option;
-        })
-      );
+      const found = await api(`/items?q=${encodeURIComponent(q.slice(0, 200))}&limit=15`);
+      showOptions(found.items);
     } catch (error) {
       say("basket-message", error.message, true);
     }
@@ -203,11 +246,10 @@ document.addEventListener("DOMContentLoaded", () => {
     $("basket-input").value = "";
   });
   $("basket-input").addEventListener("input", suggestItems);
-  $("basket-recommend").addEventListener("click", () => {
-    if ($("basket-input").value.trim()) {
-      addToBasket($("basket-input").value);
-      $("basket-input").value = "";
-    }
+  $("basket-recommend").addEventListener("click", async () => {
+    const typed = $("basket-input").value;
+    $("basket-input").value = "";
+    if (typed.trim()) await addToBasket(typed);
     recommendBasket();
   });
   $("basket-clear").addEventListener("click", () => {
