@@ -6,7 +6,9 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: Control characters, line and paragraph separators, and surrogates (undecodable bytes of a
+#: file name), which could split a message, drive a terminal, or fail to print.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def one_line(text: str) -> str:

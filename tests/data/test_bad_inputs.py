@@ -33,6 +33,12 @@ READ_CORRECTLY = {
     "trailing_delimiter.csv": (2, 2, 2),
     "quoted_header.csv": (2, 2, 2),
     "good.csv.gz": (500, 7, 500),
+    "good.csv.bz2": (500, 7, 500),
+    "good.csv.xz": (500, 7, 500),
+    "uint64_ids.parquet": (3, 2, 3),  # ids beyond int64 are kept as their decimal text
+    "binary_utf8_ids.parquet": (2, 2, 3),
+    "decimal_ids.parquet": (2, 2, 2),
+    "categorical_ids.parquet": (2, 2, 2),
 }
 
 #: file -> the error line (a regular expression; the file name is checked separately).
@@ -64,6 +70,27 @@ REFUSED = {
     "null_id.parquet": r":2 \(column 'user_id'\): expected an id, the cell is empty",
     "string_weight.parquet": r":2 \(column 'weight'\): expected a number \(weight\), got 'lots'",
     "not_parquet.parquet": r": not a readable Parquet file",
+    "binary_invalid_utf8_ids.parquet": r":2 \(column 'user_id'\): expected UTF-8 text, "
+    r"got b'\\xff\\xfe'",
+    "binary_invalid_utf8_weight.parquet": r":2 \(column 'weight'\): expected UTF-8 text, "
+    r"got b'2\\xff'",
+    "date_ids.parquet": r":2 \(column 'user_id'\): ids must be strings or integers, not Date",
+    "struct_ids.parquet": r":1 \(column 'user_id'\): ids must be strings or integers, not Struct",
+    "bool_ids.parquet": r":1 \(column 'user_id'\): ids must be strings or integers, not Boolean",
+    "infinite_float_ids.parquet": r":2 \(column 'user_id'\): .* infinite numbers, got inf",
+    "float_ids_beyond_2_53.parquet": r":2 \(column 'user_id'\): .*not floats beyond 2⁵³",
+    "fractional_decimal_ids.parquet": r":2 \(column 'user_id'\): .*not fractional numbers, "
+    r"got Decimal\('2.50'\)",
+    "list_time.parquet": r":1 \(column 'timestamp'\): expected numbers or dates/times, not List",
+    "ambiguous_user_columns.csv": r": 2 columns could be the user column: 'user_id', 'USER_ID'; "
+    r"name the one to use with --user-col$",
+    "two_user_candidates.csv": r": 2 columns could be the user column: 'customer_id', 'user'",
+    "two_weight_candidates.csv": r": 2 columns could be the weight column: 'rating', 'count'; "
+    r"name the one to use with --weight-col \(or --weight-col '' for none\)",
+    "duplicate_header_after_spaces.csv": r":1: the header names column 'user_id' twice",
+    "zstd.csv.zst": r": zstd-compressed, which unrated does not read: decompress it first",
+    "truncated.csv.xz": r": cannot be read \(Compressed file ended",
+    "png_gzipped.csv.gz": r":3: binary data \(a NUL byte\): not a text file",
 }
 
 
@@ -103,6 +130,14 @@ def test_ids_are_exact(tmp_path: Path) -> None:
         " 42",
         "42",
         "42 ",
+    ]
+    uint64 = ur.read_interactions(BAD / "uint64_ids.parquet").users.ids.tolist()
+    assert uint64 == ["18446744073709551615", "5", "9223372036854775808"]
+    decimal = ur.read_interactions(BAD / "decimal_ids.parquet").users.ids.tolist()
+    assert decimal == ["1000000000000000000000000000000", "7"]
+    assert ur.read_interactions(BAD / "binary_utf8_ids.parquet").users.ids.tolist() == [
+        "b",
+        "café",
     ]
 
 

@@ -90,7 +90,7 @@ def find_column(
         raise DataError(
             f"{len(matches)} columns could be the {role} column: "
             f"{', '.join(repr(c) for c in matches)}; name the one to use with {flag}"
-            + ("" if required else f" (or {flag}'' for none)"),
+            + ("" if required else f" (or {flag} '' for none)"),
             path=path,
         )
     if matches:

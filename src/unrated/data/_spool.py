@@ -2,8 +2,9 @@
 
 A pipe (``/dev/stdin``, ``<(zcat ...)``) can be read only once, and polars parses only
 uncompressed files in place: both are streamed once, in chunks, into a temporary file in the
-system's temporary folder (``TMPDIR``) while the caller checks each chunk. A regular,
-uncompressed file is parsed where it is. Compression is recognised by its first bytes (gzip,
+system's temporary folder (``TMPDIR``) while the caller checks each chunk, as is a file
+whose name is not UTF-8 (polars cannot open it). A regular, uncompressed file is parsed in
+place. Compression is recognised by its first bytes (gzip,
 bzip2, xz), so ``cat data.csv.gz | unrated fit /dev/stdin`` works too.
 """
 
@@ -41,6 +42,15 @@ _ZSTD = b"\x28\xb5\x2f\xfd"
 _BROKEN = (OSError, EOFError, lzma.LZMAError, zlib.error)
 
 
+def _utf8_name(path: Path) -> bool:
+    """False for a name of undecodable bytes, which polars cannot open."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 class Input:
     """``path`` opened for one pass; use as a context manager (it removes its copy)."""
 
@@ -63,7 +73,7 @@ class Input:
         self.compressed = codec is not None
         self._stream: _Stream = codec(self._raw) if codec is not None else self._raw
         self._copy: IO[bytes] | None = None
-        if self.compressed or not regular:
+        if self.compressed or not regular or not _utf8_name(path):
             self._copy = tempfile.NamedTemporaryFile(prefix="unrated-", delete=False)  # noqa: SIM115
         self.size = 0  # bytes read so far (decompressed)
         try:

@@ -46,6 +46,7 @@ def read_text_table(source: Input, delimiter: str | None) -> tuple[pl.DataFrame,
     try:
         frame = pl.read_csv(
             source.local,
+            glob=False,  # a file named "data[1].csv" is that file, not a pattern
             separator=delimiter,
             infer_schema=False,
             truncate_ragged_lines=False,

@@ -12,8 +12,9 @@ import numpy as np
 from unrated.errors import DataError, UnknownIdError
 
 _INT64_MAX = np.iinfo(np.int64).max
-#: The text of an integer id: ASCII digits, at most 19 of them after leading zeros (int64).
-_INTEGER_TEXT = re.compile(r"\s*(-?)0*([0-9]{1,19})\s*")
+#: The text of an integer id: ASCII digits, at most 19 after leading zeros (int64), and
+#: ASCII spaces around.
+_INTEGER_TEXT = re.compile(r"\s*(-?)0*([0-9]{1,19})\s*", flags=re.ASCII)
 
 
 class IdIndex:

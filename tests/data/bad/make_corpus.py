@@ -6,11 +6,16 @@ do with each: read it correctly, or refuse it with one line naming file, line, c
 
 from __future__ import annotations
 
+import bz2
+import decimal
 import gzip
 import io
+import lzma
 from pathlib import Path
 
 import polars as pl
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 HERE = Path(__file__).parent
 TEXT: dict[str, bytes] = {
@@ -51,6 +56,41 @@ TEXT: dict[str, bytes] = {
     "nul_bytes.csv": b"user_id,item_id\na,x\nb,\x00y\n",
     "png_renamed.csv": b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01",
     "unclosed_quote.csv": b'user_id,item_id\na,"x\nb,y\n',
+    "ambiguous_user_columns.csv": b"user_id,item_id,USER_ID\na,x,b\n",
+    "two_user_candidates.csv": b"customer_id,user,item_id\na,b,x\n",
+    "two_weight_candidates.csv": b"user_id,item_id,rating,count\na,x,5,1\n",
+    "duplicate_header_after_spaces.csv": b"user_id, user_id,item_id\na,b,x\n",
+    "zstd.csv.zst": b"\x28\xb5\x2f\xfd\x24\x10\x81\x00\x00user_id,item_id\n",
+}
+#: Parquet columns (pyarrow arrays, for exact types) besides ``item_id``: ["x", "y", "x"].
+PARQUET: dict[str, dict[str, pa.Array]] = {
+    "uint64_ids.parquet": {"user_id": pa.array([2**64 - 1, 2**63, 5], pa.uint64())},
+    "binary_utf8_ids.parquet": {"user_id": pa.array([b"caf\xc3\xa9", b"b", b"b"])},
+    "decimal_ids.parquet": {
+        "user_id": pa.array([decimal.Decimal(10**30), decimal.Decimal(7)] * 2, pa.decimal128(38))[
+            :3
+        ]
+    },
+    "categorical_ids.parquet": {"user_id": pa.array(["a", "b", "a"]).dictionary_encode()},
+    "binary_invalid_utf8_ids.parquet": {"user_id": pa.array([b"a", b"\xff\xfe", b"c"])},
+    "date_ids.parquet": {"user_id": pa.array([None, 18000, 18001], pa.int32()).cast(pa.date32())},
+    "struct_ids.parquet": {"user_id": pa.array([{"a": 1}, {"a": 2}, {"a": 3}])},
+    "bool_ids.parquet": {"user_id": pa.array([True, False, True])},
+    "infinite_float_ids.parquet": {"user_id": pa.array([1.0, float("inf"), 2.0])},
+    "float_ids_beyond_2_53.parquet": {"user_id": pa.array([1.0, 2.0**60, 2.0])},
+    "fractional_decimal_ids.parquet": {
+        "user_id": pa.array(
+            [decimal.Decimal("1.00"), decimal.Decimal("2.50")] * 2, pa.decimal128(5, 2)
+        )[:3]
+    },
+    "binary_invalid_utf8_weight.parquet": {
+        "user_id": pa.array(["a", "b", "c"]),
+        "weight": pa.array([b"1", b"2\xff", b"3"]),
+    },
+    "list_time.parquet": {
+        "user_id": pa.array(["a", "b", "c"]),
+        "timestamp": pa.array([[1], [2], [3]]),
+    },
 }
 
 
@@ -77,6 +117,14 @@ def main() -> None:
     ).write_parquet(buffer)
     (HERE / "string_weight.parquet").write_bytes(buffer.getvalue())
     (HERE / "not_parquet.parquet").write_bytes(b"user_id,item_id\na,x\n")
+    plain = b"user_id,item_id\n" + b"".join(f"u{i},i{i % 7}\n".encode() for i in range(500))
+    (HERE / "good.csv.bz2").write_bytes(bz2.compress(plain))
+    (HERE / "good.csv.xz").write_bytes(lzma.compress(plain))
+    (HERE / "truncated.csv.xz").write_bytes(lzma.compress(plain)[:300])
+    (HERE / "png_gzipped.csv.gz").write_bytes(gzip.compress(TEXT["png_renamed.csv"], mtime=0))
+    for name, columns in PARQUET.items():
+        table = pa.table({**columns, "item_id": pa.array(["x", "y", "x"])})
+        pq.write_table(table, HERE / name)
 
 
 if __name__ == "__main__":
