@@ -21,9 +21,10 @@ if TYPE_CHECKING:
     from unrated.data.interactions import Interactions
 
 # soft_wrap: a line of text (a path, a spec) is never wrapped or cut at the terminal's width,
-# so it can be copied or parsed; tables still fit the width. Data in the text: see _display.
-console = Console(highlight=False, soft_wrap=True)
-errors = Console(stderr=True, highlight=False, soft_wrap=True)
+# so it can be copied or parsed; tables still fit the width. emoji: ":name:" in data stays
+# text. Data in a line: see _display.
+console = Console(highlight=False, soft_wrap=True, emoji=False)
+errors = Console(stderr=True, highlight=False, soft_wrap=True, emoji=False)
 
 UserCol = Annotated[
     str | None, typer.Option("--user-col", help="User id column (found by name if left out).")

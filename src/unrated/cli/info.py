@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from unrated.cli import app
 from unrated.cli._display import shown
@@ -32,4 +33,4 @@ def info(
     }
     for key, value in details.items():
         text = json.dumps(value) if isinstance(value, dict) else value
-        console.print(f"[bold]{key}[/]: {shown(text)}")
+        console.print(Text.assemble((key, "bold"), ": ", shown(text)))

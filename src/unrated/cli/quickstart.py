@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from unrated.cli import app
-from unrated.cli._display import shown
+from unrated.cli._display import plain, shown
 from unrated.cli._options import (
     ItemCol,
     TimeCol,
@@ -78,7 +79,7 @@ def quickstart(
         names = read_item_names(items) if items is not None else {}
         source = str(data)
     console.rule("[bold]unrated quickstart")
-    console.print(f"data: {shown(source)}: {shown(repr(interactions))}")
+    console.print(f"data: {plain(source)}: {plain(repr(interactions))}", markup=False)
     split = split_holdout(interactions, fraction=0.2, seed=0)
     console.print(
         f"split: {split.protocol}: {split.train.nnz:,} train / {split.test.nnz:,} test pairs"
@@ -108,7 +109,7 @@ def quickstart(
     console.print(f"[dim]{PROTOCOL_NOTE}; tRecall = truncated recall; Cov = catalogue coverage[/]")
     _show_customer(results[model][0], split.train, split.test, names)
     if data is None:
-        target = shown(save or Path("shop"))
+        target = plain(save or Path("shop"))
         console.print(
             "\nnext: try it on your own data —\n"
             + ("" if save else f"  unrated quickstart --save {target}\n")
@@ -116,7 +117,8 @@ def quickstart(
             f"  unrated fit {target}/split/train.csv --items {target}/products.csv "
             "--out shop.unrated\n"
             f"  unrated evaluate shop.unrated {target}/split/test.csv\n"
-            "  unrated recommend shop.unrated --user C00001 -k 10"
+            "  unrated recommend shop.unrated --user C00001 -k 10",
+            markup=False,
         )
 
 
@@ -139,19 +141,23 @@ def _show_customer(
     recs = recommender.recommend([user_id], k=10)
     held_out = set(test.items.take(test.matrix[user_idx].indices).tolist())
     table = Table(
-        title=f"customer {shown(user_id)}: {len(bought.indices)} items bought (top 10 shown)"
+        title=shown(f"customer {user_id}: {len(bought.indices)} items bought (top 10 shown)")
     )
     table.add_column("bought before")
     table.add_column("recommended (✓ = bought later, held out)")
     rows = max(len(history), recs.item_ids.shape[1])
     for r in range(rows):
-        left = _label(history[r], names) if r < len(history) else ""
+        left = _label(history[r], names) if r < len(history) else Text()
         item = recs.item_ids[0, r] if r < recs.item_ids.shape[1] else None
-        right = "" if item is None else ("✓ " if item in held_out else "  ") + _label(item, names)
+        right = Text() if item is None else Text("✓ " if item in held_out else "  ")
+        if item is not None:
+            right += _label(item, names)
         table.add_row(left, right)
     console.print(table)
 
 
-def _label(item_id: object, names: dict[str, str]) -> str:
+def _label(item_id: object, names: dict[str, str]) -> Text:
     name = names.get(str(item_id), "")
-    return f"{shown(name)} [dim]{shown(item_id)}[/]" if name else shown(item_id)
+    if not name:
+        return shown(item_id)
+    return Text.assemble(shown(name), " ", shown(item_id, "dim"))

@@ -134,7 +134,9 @@ def _emit(frame: pl.DataFrame, out: Path | None, count: int, who: str, *, table:
     """Write ``frame`` to ``out``, or show it: a table, or CSV on standard output."""
     if out is not None:
         write_frame(frame, out)
-        console.print(f"wrote {frame.height:,} rows for {count:,} {who}s → {shown(out)}")
+        console.print(
+            f"wrote {frame.height:,} rows for {count:,} {who}s → {plain(out)}", markup=False
+        )
     elif not table:
         text = frame.write_csv()
         # Data go to a pipe or file exactly as they are; a terminal gets control characters

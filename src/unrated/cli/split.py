@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from unrated.cli import app
-from unrated.cli._display import shown
+from unrated.cli._display import plain
 from unrated.cli._options import (
     ItemCol,
     TimeCol,
@@ -54,10 +54,11 @@ def split_command(
     write_frame(interactions_to_frame(split.test), out / "test.csv")
     console.print(
         f"{split.protocol}: train {split.train.nnz:,} pairs, test {split.test.nnz:,} pairs "
-        f"({split.test.matrix.getnnz(axis=1).astype(bool).sum():,} users) → {shown(out)}/"
+        f"({split.test.matrix.getnnz(axis=1).astype(bool).sum():,} users) → {plain(out)}/"
         + (
             f"; {split.dropped_test_pairs:,} test pairs dropped (user or item not in train)"
             if split.dropped_test_pairs
             else ""
-        )
+        ),
+        markup=False,
     )

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from unrated.cli import app
-from unrated.cli._display import shown
+from unrated.cli._display import plain
 from unrated.cli._options import console, write_frame
 
 
@@ -33,5 +33,6 @@ def synth(
     console.print(
         f"wrote {frame.height:,} rows ({frame['user_id'].n_unique():,} users, "
         f"{frame['item_id'].n_unique():,} items) in {time.perf_counter() - started:.1f} s "
-        f"→ {shown(out)}"
+        f"→ {plain(out)}",
+        markup=False,
     )
