@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.text import Text
 
 from unrated.cli import app
 from unrated.cli._display import plain, shown
@@ -125,9 +126,14 @@ def fit(
     path = save_model(fitted, out, item_names=names)
     seen = fitted.seen_
     console.print(
-        f"fitted [bold]{shown(model)}[/] ({engine}) on {seen.shape[0]:,} users × "
-        f"{seen.shape[1]:,} items ({seen.nnz:,} pairs) in {seconds:.1f} s → {shown(path)} "
-        f"({path.stat().st_size / 2**20:.1f} MiB)"
+        Text.assemble(
+            "fitted ",
+            shown(model, "bold"),
+            f" ({engine}) on {seen.shape[0]:,} users × {seen.shape[1]:,} items "
+            f"({seen.nnz:,} pairs) in {seconds:.1f} s → ",
+            shown(path),
+            f" ({path.stat().st_size / 2**20:.1f} MiB)",
+        )
     )
     digest = getattr(fitted, "parameters_digest_", None)  # set by --engine torchrun
     if digest is not None:
