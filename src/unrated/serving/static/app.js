@@ -93,6 +93,7 @@ function renderBasket() {
   $("basket").replaceChildren(
     ...basket.map((ref, i) => {
       const li = el("li", null, label(ref));
+      li.dataset.item = String(ref.item);
       const remove = el("button", null, "×");
       remove.type = "button";
       remove.title = "remove";
