@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -40,9 +41,11 @@ def test_results_json_has_what_a_rerun_needs(comparison, tmp_path: Path) -> None
     assert paths["csv"].read_text().startswith("rank,model,")
 
 
-def test_report_opens_in_chromium_without_errors(comparison, browser, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_report_opens_in_chromium_and_its_leaderboard_fits_1280_px(
+    comparison, browser, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     html = write_report(comparison, tmp_path / "report")["html"]
-    page = browser.new_page(viewport={"width": 1200, "height": 900})
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
     errors: list[str] = []
     page.on(
         "console", lambda message: errors.append(message.text) if message.type == "error" else None
@@ -60,9 +63,33 @@ def test_report_opens_in_chromium_without_errors(comparison, browser, tmp_path: 
         "recall_by_history",
     ]
     assert all(width > 300 for _, width in images)
-    page.screenshot(path=str(tmp_path / "report.png"))
+    for table in ("#leaderboard", "#all-metrics"):  # no horizontal scroll hides a column
+        box = page.locator(table).locator("xpath=..")
+        assert box.evaluate("e => e.scrollWidth <= e.clientWidth"), table
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1280
+    headers = page.locator("#leaderboard th").all_inner_texts()
+    assert headers[-4:] == ["fit s", "warm-up s", "recommend s", "fit memory MiB"]
+    assert page.locator("#leaderboard th", has_text="fit memory MiB").bounding_box()["x"] < 1280
+    legend = page.inner_text("#leaderboard-legend")
+    for term in ("vs best", "fit s", "warm-up s", "recommend s", "fit memory MiB"):
+        assert f"{term}:" in legend
+    metric_legend = page.inner_text("#metrics-legend")
+    for header in page.locator("#all-metrics th").all_inner_texts()[2:]:
+        assert header.split("@")[0] + "@K:" in metric_legend, header
+    shots = Path(os.environ.get("UNRATED_SCREENSHOT_DIR", tmp_path))
+    page.screenshot(path=str(shots / "report-1280.png"))
     page.close()
     assert errors == []
+
+
+def test_fit_is_timed_warm_and_its_memory_is_what_it_holds(comparison) -> None:  # type: ignore[no-untyped-def]
+    results = {r.spec: r for r in comparison.results}
+    assert all(r.warmup_seconds > 0 for r in comparison.results)
+    n_items = comparison.split.train.n_items
+    weights = n_items * n_items * 4  # ease's float32 item × item matrix, kept after fit
+    assert results["ease"].peak_memory_bytes >= weights
+    # popular holds one count per item; fitted first, it used to show first-use allocations
+    assert results["popular"].peak_memory_bytes < 8 * 2**20
 
 
 def test_unknown_primary_metric(ml100k_split: ur.Split) -> None:

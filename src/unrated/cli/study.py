@@ -5,15 +5,15 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from unrated._progress import progress_bar
 from unrated.cli import app
 from unrated.cli._options import ItemCol, TimeCol, UserCol, WeightCol, console, fmt, read_data
-from unrated.evaluation.study import plot_study, study_negatives
-from unrated.models.registry import parse_spec
 
 study_app = typer.Typer(
     help="Studies that show which modelling choices matter on your data.", no_args_is_help=True
@@ -39,7 +39,9 @@ def negatives_command(
             "--params", help="Other mf parameters for every fit, e.g. 'epochs=30,factors=32'."
         ),
     ] = "",
-    plot: Annotated[Path, typer.Option("--plot", help="PNG to write.")] = Path("negatives.png"),
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="PNG to write (none if left out).")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     user_col: UserCol = None,
     item_col: ItemCol = None,
@@ -47,47 +49,48 @@ def negatives_command(
     weight_col: WeightCol = None,
 ) -> None:
     """Train mf over sampler × negatives × resampling × loss; compare NDCG with pair accuracy."""
+    from unrated.evaluation.study import (
+        FULL_GRID,
+        SMALL_GRID,
+        plot_study,
+        setting_label,
+        study_negatives,
+    )
+    from unrated.models.registry import parse_spec
+
     _, extra = parse_spec("mf:" + params)  # checks the parameters before any data is read
     for fixed in ("sampler", "negatives", "resample", "loss"):
         extra.pop(fixed, None)
     train_data = read_data(train, user_col, item_col, time_col, weight_col)
     test_data = read_data(test, user_col, item_col, time_col, weight_col)
 
-    def report(row: dict[str, Any]) -> None:
-        if not as_json:
-            console.print(
-                f"[dim]{row['spec']}: NDCG@20 {row['ndcg']:.4f} ({row['fit_seconds']:.1f} s)[/]"
-            )
-
-    frame = study_negatives(train_data, test_data, full=full, progress=report, **extra)
-    path = plot_study(frame, plot, title=f"mf on {train.name}: negative sampling")
-    if as_json:
-        print(json.dumps({"rows": frame.to_dicts(), "plot": str(path)}, indent=2))
-        return
-    table = Table(title=f"negative sampling for mf: {train} → {test} (full ranking, @20)")
-    for column in (
-        "sampler",
-        "negatives",
-        "resample",
-        "loss",
-        "NDCG@20",
-        "Recall@20",
-        "coverage@20",
-        "pair accuracy",
-        "fit s",
-    ):
-        table.add_column(
-            column, justify="left" if column in ("sampler", "resample", "loss") else "right"
+    grid = FULL_GRID if full else SMALL_GRID
+    with progress_bar(len(grid), "negatives study") as advance:
+        frame = study_negatives(
+            train_data,
+            test_data,
+            full=full,
+            progress=lambda row: advance(info=f"{setting_label(row)} NDCG@20 {row['ndcg']:.4f}"),
+            **extra,
         )
+    title = f"mf on {train.name}: negative sampling"
+    path = None if plot is None else plot_study(frame, plot, title=title)
+    if as_json:
+        rows = {"rows": frame.to_dicts(), "plot": None if path is None else str(path)}
+        print(json.dumps(rows, indent=2))
+        return
+    title = f"negative sampling for mf: {train} → {test} (full ranking)"
+    console.print(escape(title), soft_wrap=False)
+    table = Table()
+    table.add_column("setting")
+    for column in ("NDCG@20", "Recall@20", "coverage@20", "pair acc.", "fit s"):
+        table.add_column(column, justify="right")
     best = frame["ndcg"].max()
     for row in frame.iter_rows(named=True):
         accuracy = row["pair_accuracy"]
         ndcg = fmt(row["ndcg"])
         table.add_row(
-            row["sampler"],
-            str(row["negatives"]),
-            row["resample"],
-            row["loss"],
+            setting_label(row),
             f"[bold]{ndcg}[/]" if row["ndcg"] == best else ndcg,
             fmt(row["recall"]),
             fmt(row["coverage"]),
@@ -96,8 +99,11 @@ def negatives_command(
         )
     console.print(table)
     console.print(
-        "[dim]pair accuracy: each test positive vs one random untouched item, "
-        "threshold 0.5 on the predicted probability (bce, mse only). It can look "
-        "fine while the full ranking is poor.[/]"
+        "[dim]setting: sampler (uni = uniform, pop = popularity) · negatives per positive · "
+        "resampling · loss. pair acc.: accuracy on balanced pairs, each test positive vs one "
+        "random untouched item, threshold 0.5 on the predicted probability (bce, mse only). "
+        "It can look fine while the full ranking is poor.[/]",
+        soft_wrap=False,
     )
-    console.print(f"plot: {path}")
+    if path is not None:
+        console.print(f"plot: {escape(str(path))}", soft_wrap=True)

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import gc
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import numpy as np
 import polars as pl
 
 from unrated._memory import PeakMemory
+from unrated.data.ids import IdIndex
+from unrated.data.interactions import Interactions
 from unrated.data.split import Split
 from unrated.errors import InvalidParameterError
 from unrated.evaluation.protocol import PROTOCOL_NOTE, Report, evaluate
@@ -25,18 +31,26 @@ from unrated.evaluation.stats import (
 )
 from unrated.models.registry import MODELS, make_model, parse_spec
 
+#: Users in the untimed warm-up fit that compiles a model's kernels before the timed one.
+WARM_UP_USERS = 256
 #: Version of the results.json layout (see docs/results-schema.md).
 SCHEMA = "unrated.compare/1"
 
 
 @dataclass(frozen=True, eq=False)
 class ModelResult:
-    """One model's run: its report, costs, intervals and its paired test against the best."""
+    """One model's run: its report, costs, intervals and its paired test against the best.
+
+    ``warmup_seconds`` is the untimed first fit on a few users that compiles the model's
+    kernels (numba, once per process) before ``fit_seconds`` is measured;
+    ``peak_memory_bytes`` is the peak resident memory that the timed fit added.
+    """
 
     spec: str
     report: Report
     fit_seconds: float
     peak_memory_bytes: int | None
+    warmup_seconds: float
     intervals: dict[str, Interval]
     versus_best: PairedTest | None = None
     sampled: dict[str, float] | None = None
@@ -71,6 +85,7 @@ class Comparison:
             test = result.versus_best
             row["p_value_vs_best"] = None if test is None else test.p_value
             row["fit_seconds"] = result.fit_seconds
+            row["warmup_seconds"] = result.warmup_seconds
             row["recommend_seconds"] = result.report.seconds
             row["peak_memory_mib"] = _mib(result.peak_memory_bytes)
             rows.append(row)
@@ -143,39 +158,85 @@ def compare(
         parse_spec(spec)  # fail on a bad spec before spending time on the others
     ks = tuple(sorted(set(k)))
     primary = primary or f"ndcg@{max(ks)}"
-    runs: list[tuple[str, Report, float, int | None, dict[str, float] | None]] = []
+    runs: list[_Run] = []
     for position, spec in enumerate(specs):
         if on_model is not None:
             on_model(spec, position)
+        warmup_seconds = warm_up(spec, split.train, k=max(*ks, curve))
         model = make_model(spec)
+        _return_freed_memory()
         with PeakMemory() as peak:
             started = time.perf_counter()
             model.fit(split.train)
             fit_seconds = time.perf_counter() - started
-            report = evaluate(model, split, k=ks, curve=curve)
+        report = evaluate(model, split, k=ks, curve=curve)
         extra = sampled_metrics(model, split.test, negatives=sampled) if sampled else None
-        runs.append((spec, report, fit_seconds, peak.extra_bytes, extra))
+        runs.append(_Run(spec, report, fit_seconds, peak.extra_bytes, warmup_seconds, extra))
         del model
-    if primary not in runs[0][1].per_user:
-        valid = ", ".join(runs[0][1].per_user)
+    if primary not in runs[0].report.per_user:
+        valid = ", ".join(runs[0].report.per_user)
         raise InvalidParameterError(f"unknown metric {primary!r}; valid: {valid}")
 
-    resamples = bootstrap_indices(runs[0][1].n_users, rounds=rounds, seed=seed)
-    runs.sort(key=lambda run: -run[1].per_user[primary].mean())
-    best = runs[0][1].per_user[primary]
+    resamples = bootstrap_indices(runs[0].report.n_users, rounds=rounds, seed=seed)
+    runs.sort(key=lambda run: -run.report.per_user[primary].mean())
+    best = runs[0].report.per_user[primary]
     results = [
         ModelResult(
-            spec=spec,
-            report=report,
-            fit_seconds=fit_seconds,
-            peak_memory_bytes=memory,
-            intervals={n: bootstrap_interval(v, resamples) for n, v in report.per_user.items()},
-            versus_best=None if i == 0 else paired_test(report.per_user[primary], best, resamples),
-            sampled=extra,
+            spec=run.spec,
+            report=run.report,
+            fit_seconds=run.fit_seconds,
+            peak_memory_bytes=run.memory,
+            warmup_seconds=run.warmup_seconds,
+            intervals={n: bootstrap_interval(v, resamples) for n, v in run.report.per_user.items()},
+            versus_best=None
+            if i == 0
+            else paired_test(run.report.per_user[primary], best, resamples),
+            sampled=run.sampled,
         )
-        for i, (spec, report, fit_seconds, memory, extra) in enumerate(runs)
+        for i, run in enumerate(runs)
     ]
     return Comparison(results, split, ks, primary, rounds, seed)
+
+
+@dataclass(frozen=True)
+class _Run:
+    spec: str
+    report: Report
+    fit_seconds: float
+    memory: int | None
+    warmup_seconds: float
+    sampled: dict[str, float] | None
+
+
+def warm_up(spec: str, train: Interactions, *, k: int = 20, users: int = WARM_UP_USERS) -> float:
+    """Fit ``spec`` on the first ``users`` users (and their items) and recommend: seconds.
+
+    The first fit of a numba model in a process compiles its kernels (tens of seconds for
+    bpr and mf); doing it here keeps compilation out of the timed fit.
+    """
+    started = time.perf_counter()
+    rows = train.matrix[np.flatnonzero(np.diff(train.matrix.indptr) > 0)[:users]]
+    columns = np.unique(rows.indices)
+    matrix = rows[:, columns].tocsr()
+    matrix.sort_indices()
+    tiny = Interactions(
+        matrix,
+        IdIndex(np.arange(rows.shape[0])),
+        IdIndex(np.arange(len(columns))),
+    )
+    model = make_model(spec).fit(tiny)
+    model.recommend(tiny.users.ids[:8], k=min(k, tiny.n_items))
+    return time.perf_counter() - started
+
+
+def _return_freed_memory() -> None:
+    """Collect garbage and give freed heap pages back to the system (glibc's malloc_trim).
+
+    Otherwise a fit reuses pages an earlier model freed, and its peak looks near zero.
+    """
+    gc.collect()
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: may underestimate
+        ctypes.CDLL(None).malloc_trim(0)
 
 
 def _mib(value: int | None) -> float | None:
@@ -188,6 +249,7 @@ def _model_dict(rank: int, result: ModelResult) -> dict[str, Any]:
         "rank": rank,
         "spec": result.spec,
         "fit_seconds": round(result.fit_seconds, 3),
+        "warmup_seconds": round(result.warmup_seconds, 3),
         "recommend_seconds": round(result.report.seconds, 3),
         "peak_memory_mib": _mib(result.peak_memory_bytes),
         "metrics": {

@@ -107,3 +107,20 @@ PER_USER_METRICS = {
     "mrr": mrr_at_k,
     "hit_rate": hit_rate_at_k,
 }
+
+#: The names tables, plots and the report show (their legends use the same words).
+LABELS = {
+    "recall": "Recall",
+    "truncated_recall": "tRecall",
+    "ndcg": "NDCG",
+    "precision": "Precision",
+    "map": "MAP",
+    "mrr": "MRR",
+    "hit_rate": "HitRate",
+}
+
+
+def metric_label(metric: str) -> str:
+    """``"truncated_recall@20"`` -> ``"tRecall@20"``; other names are left as they are."""
+    name, at, cutoff = metric.partition("@")
+    return f"{LABELS.get(name, name)}{at}{cutoff}"

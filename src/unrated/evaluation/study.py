@@ -138,6 +138,11 @@ def pair_accuracy(model: EmbeddingMF, test: Interactions, *, seed: int = 0) -> f
     return float(np.mean((predicted >= 0.5) == (labels == 1))) if len(users) else float("nan")
 
 
+def setting_label(row: dict[str, Any]) -> str:
+    """A study row's setting in a few characters, e.g. ``"pop·16·epoch·softmax"``."""
+    return f"{row['sampler'][:3]}·{row['negatives']}·{row['resample']}·{row['loss']}"
+
+
 def plot_study(frame: pl.DataFrame, path: str | Path, *, title: str = "") -> Path:
     """A PNG: NDCG per setting (bars) and pair accuracy against NDCG (scatter)."""
     import matplotlib
@@ -146,10 +151,7 @@ def plot_study(frame: pl.DataFrame, path: str | Path, *, title: str = "") -> Pat
     import matplotlib.pyplot as plt
 
     path = Path(path)
-    labels = [
-        f"{r['sampler'][:3]}·{r['negatives']}·{r['resample']}·{r['loss']}"
-        for r in frame.iter_rows(named=True)
-    ]
+    labels = [setting_label(row) for row in frame.iter_rows(named=True)]
     figure, (bars, scatter) = plt.subplots(
         1, 2, figsize=(13, max(4.0, 0.32 * len(labels) + 1.5)), gridspec_kw={"width_ratios": [3, 2]}
     )
