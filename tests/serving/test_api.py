@@ -184,12 +184,13 @@ def test_basket_without_a_known_item_is_404_unless_the_fallback_is_asked(
     """The rule of Recommender.recommend_history, over HTTP, with the same answers."""
     detail = fails(api.post("/recommend/history", json={"items": ["sku1", "sku9"]}), 404)
     assert "no item the model knows" in detail and "'sku1', 'sku9'" in detail
-    detail = fails(api.post("/recommend/history", json={"items": []}), 422)
-    assert "empty" in detail
+    for fallback in (False, True):  # the schema asks for one item at least
+        empty = api.post("/recommend/history", json={"items": [], "fallback": fallback})
+        assert "body.items" in fails(empty, 422, "InvalidParameterError")
 
     expected = model.recommend_history([["sku1", "sku9"]], k=4, fallback="popular")
     assert expected.fallback.tolist() == [True]
-    for items in (["sku1", "sku9"], []):
+    for items in (["sku1", "sku9"], ["sku1", 3]):
         body = ok(
             api.post("/recommend/history", json={"items": items, "k": 4, "fallback": True}),
             schemas.HistoryResponse,

@@ -411,3 +411,37 @@ def test_with_an_api_key_only_public_paths_answer_without_it(
         )
         assert two_keys.status_code == 401
         count("requests: API key")
+
+
+# ---------------------------------------------------------------------- access log
+def test_the_access_log_writes_what_clients_send_as_inert_text(
+    start_server: StartServer, knn_model_file: Path
+) -> None:
+    """Bytes a client puts in a path reach the log escaped; the query string never does."""
+    server = start_server(knn_model_file, "--api-key", KEY)
+    requests = [
+        b"GET /users/\xc3\xa9t\xc3\xa9 HTTP/1.1\r\n",  # raw UTF-8 in the path
+        b"GET /users/%1b%5B2J%07?user=secret-user HTTP/1.1\r\n",  # an escape sequence, encoded
+        b"GET /items/\x1b[2J HTTP/1.1\r\n",  # a raw one (the parser may refuse it first)
+    ]
+
+    async def send_all() -> list[int]:
+        head = f"Host: x\r\nX-API-Key: {KEY}\r\nConnection: close\r\n\r\n".encode()
+        return [(await raw_exchange(port_of(server), line + head))[0] for line in requests]
+
+    statuses = run_async(send_all)
+    assert statuses[1] == 404 and set(statuses) <= {400, 404}, statuses  # 400: the parser's
+    log = server.log_text()
+    if statuses[0] == 404:
+        assert '"GET /users/\\xc3\\xa9t\\xc3\\xa9 HTTP/1.1" 404 ' in log
+    assert '"GET /users/%1b%5B2J%07 HTTP/1.1" 404 ' in log
+    assert "\x1b" not in log and "\x07" not in log
+    assert "secret-user" not in log and KEY not in log
+
+
+def test_no_access_log_when_turned_off(start_server: StartServer, knn_model_file: Path) -> None:
+    server = start_server(knn_model_file, "--no-access-log")
+    with server.client() as client:
+        assert client.get("/users", params={"limit": 1}).status_code == 200
+    assert "GET /users" not in server.log_text()
+    assert "GET /health" not in server.log_text()

@@ -17,7 +17,7 @@ import signal
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, Any, cast
+from typing import Annotated, cast
 
 from fastapi import Depends, FastAPI, Query
 from fastapi.concurrency import run_in_threadpool
@@ -36,16 +36,6 @@ logger = logging.getLogger("uvicorn.error")
 STATIC = Path(__file__).parent / "static"
 #: The environment variable through which ``unrated serve --workers N`` configures workers.
 CONFIG_VARIABLE = "UNRATED_SERVE_CONFIG"
-
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": schemas.ErrorResponse, "description": text}
-    for code, text in [
-        (401, "Missing or wrong API key."),
-        (404, "Unknown user or item id."),
-        (413, "Request body too large."),
-        (422, "Invalid parameters."),
-    ]
-}
 
 UserQuery = Annotated[str, Query(min_length=1, max_length=1000, description="A user id.")]
 ItemQuery = Annotated[str, Query(min_length=1, max_length=1000, description="An item id.")]
@@ -68,10 +58,9 @@ def create_app(
 
     Args:
         model_path: a file written by ``unrated fit`` / ``save_model``.
-        api_key: if given, every path but ``/health``, the web page and the API schema
-            (``api_key.PUBLIC_PATHS``) needs it in the ``X-API-Key`` header, as the raw
-            UTF-8 bytes of the key; ``POST /reload`` is refused without one. Keys no client
-            could send (empty, blank, ...) are refused: see ``api_key.check_api_key``.
+        api_key: if given, all but ``api_key.PUBLIC_PATHS`` need its UTF-8 bytes in the
+            ``X-API-Key`` header (``POST /reload`` is refused without a key); keys no
+            client could send are refused (``api_key.check_api_key``).
         ann: build an approximate (HNSW) index for factor models at load time.
         fallback_popular: unknown users, and baskets without a known item, get the most
             popular items (flagged) instead of a 404, unless a request says otherwise.
@@ -101,7 +90,7 @@ def create_app(
         title="unrated",
         summary="Top-K recommendations from implicit feedback.",
         lifespan=lifespan,
-        responses=_ERRORS,
+        responses=schemas.ERROR_RESPONSES,
         docs_url=None,  # Swagger UI and ReDoc load from a CDN: no network at run time
         redoc_url=None,
     )
@@ -211,8 +200,8 @@ def create_app(
     async def recommend_history(request: HistoryRequest) -> Response:  # type: ignore[valid-type]
         """Top-k items for a new visitor's basket (fold-in: no retraining).
 
-        A basket with no item the model knows is a 404 naming its items (422 when empty),
-        unless the fallback is asked for: then the most popular items, flagged.
+        A basket with no item the model knows is a 404 naming its items, unless the
+        fallback is asked for: then the most popular items, flagged. An empty one is a 422.
         """
         body = cast(schemas.HistoryRequest, request)
         result = service.current.recommend_basket(

@@ -16,8 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, create_
 Id = Annotated[StrictStr | StrictInt, Field(union_mode="left_to_right")]
 Fallback = Literal["popular"] | None
 HISTORY_ITEMS = (
-    "Item ids; unknown ones are dropped and counted. With no known item: 404 (422 when "
-    "empty), unless fallback."
+    "Item ids (at least one); unknown ones are dropped and counted. With no known item: "
+    "404, unless fallback."
 )
 
 
@@ -77,13 +77,13 @@ class RecommendResponse(_Strict):
 class HistoryRequest(_Strict):
     """A new visitor's basket: the items they have, in any order."""
 
-    items: list[Id] = Field(description=HISTORY_ITEMS)
+    items: list[Id] = Field(min_length=1, description=HISTORY_ITEMS)
     k: int = Field(default=10, ge=1, description="List length (at most the k limit).")
     exclude_seen: bool = Field(default=True, description="Leave out the basket's items.")
     fallback: bool | None = Field(
         default=None,
         description="A basket with no known item gets the most popular items instead of a "
-        "404 (422 when empty) (default: the server's --fallback-popular setting).",
+        "404 (default: the server's --fallback-popular setting).",
     )
 
 
@@ -194,6 +194,18 @@ class ErrorResponse(_Strict):
     detail: str
 
 
+#: The errors every endpoint may answer, for the OpenAPI schema.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"model": ErrorResponse, "description": text}
+    for code, text in [
+        (401, "Missing or wrong API key."),
+        (404, "Unknown user or item id."),
+        (413, "Request body too large."),
+        (422, "Invalid parameters."),
+    ]
+}
+
+
 def limited_requests(
     max_k: int, max_batch: int
 ) -> tuple[type[RecommendRequest], type[HistoryRequest]]:
@@ -210,7 +222,7 @@ def limited_requests(
         "HistoryRequest",
         __base__=HistoryRequest,
         __doc__=HistoryRequest.__doc__,
-        items=(list[Id], Field(max_length=max_batch, description=HISTORY_ITEMS)),
+        items=(list[Id], Field(min_length=1, max_length=max_batch, description=HISTORY_ITEMS)),
         k=k,
     )
     return recommend, history

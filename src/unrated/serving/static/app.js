@@ -157,6 +157,10 @@ async function addToBasket(text) {
 
 async function recommendBasket() {
   $("basket-recs").replaceChildren();
+  if (!basket.length) {
+    say("basket-message", "the basket is empty: add a product first", true);
+    return;
+  }
   say("basket-message", "…");
   try {
     // A basket with no known item gets the most popular items, flagged (the API's fallback).
