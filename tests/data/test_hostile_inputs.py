@@ -472,3 +472,25 @@ def test_newlines_in_names_and_long_values_stay_one_short_line(tmp_path: Path) -
     line = error_line(result)
     assert "bad\\nname\\x1b[2J.csv:2 (column 'weight')" in line
     assert "… (120,001 characters)" in line and len(line) < len(str(path)) + 250
+
+
+def test_a_temporary_folder_without_room_is_one_clear_line(
+    small_ratings: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gz = tmp_path / "ratings.csv.gz"
+    gz.write_bytes(gzip.compress(small_ratings.read_bytes()))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "missing"))
+    with pytest.raises(ur.DataError, match=r"cannot copy it to the temporary folder .*missing"):
+        ur.read_interactions(gz)
+    big = tmp_path / "big.csv.gz"
+    big.write_bytes(gzip.compress(b"user_id,item_id\n" + ROWS))
+    command = f"ulimit -f 256; {sys.executable} -m unrated fit {big} --out {tmp_path / 'm.unrated'}"
+    done = subprocess.run(  # writes past 256 KiB fail (EFBIG), as on a full disk
+        [shutil.which("bash") or "bash", "-c", command], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2, done.stderr
+    assert re.fullmatch(
+        r"error: .*big\.csv\.gz: cannot copy it to the temporary folder .* after [0-9.]+ MiB "
+        r"\(File too large\); set TMPDIR to a folder with room\n",
+        done.stderr,
+    ), done.stderr

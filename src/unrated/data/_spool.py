@@ -58,9 +58,13 @@ class Input:
         self.path = path
         try:
             self._raw = open(path, "rb")  # noqa: SIM115  # closed by close()
+        except OSError as error:
+            raise DataError(f"cannot be read ({error.strerror})", path=str(path)) from None
+        try:
             regular = stat.S_ISREG(os.fstat(self._raw.fileno()).st_mode)
             magic = self._raw.peek(6)[:6]
         except OSError as error:
+            self._raw.close()
             raise DataError(f"cannot be read ({error.strerror})", path=str(path)) from None
         if magic.startswith(_ZSTD):
             self._raw.close()
@@ -73,19 +77,18 @@ class Input:
         self.compressed = codec is not None
         self._stream: _Stream = codec(self._raw) if codec is not None else self._raw
         self._copy: IO[bytes] | None = None
-        if self.compressed or not regular or not _utf8_name(path):
-            self._copy = tempfile.NamedTemporaryFile(prefix="unrated-", delete=False)  # noqa: SIM115
         self.size = 0  # bytes read so far (decompressed)
+        if self.compressed or not regular or not _utf8_name(path):
+            try:
+                self._copy = tempfile.NamedTemporaryFile(prefix="unrated-", delete=False)  # noqa: SIM115
+            except OSError as error:
+                self.close()
+                raise self._no_room(error) from None
         try:
             self.head = self._read()
         except DataError:
             self.close()
             raise
-
-    @property
-    def copied(self) -> bool:
-        """True when the content goes to a temporary file (compressed, or not a regular file)."""
-        return self._copy is not None
 
     @property
     def local(self) -> Path:
@@ -103,20 +106,23 @@ class Input:
     def chunks(self) -> Iterator[bytes]:
         """The content in chunks of 8 MiB, decompressed; copied aside on the way if needed."""
         chunk = self.head
-        while chunk:
-            if self._copy is not None:
-                try:
+        try:
+            while chunk:
+                if self._copy is not None:
                     self._copy.write(chunk)
-                except OSError as error:
-                    raise DataError(
-                        f"cannot copy it to {self._copy.name} after {format_bytes(self.size)} "
-                        f"({error.strerror}); set TMPDIR to a folder with more room",
-                        path=str(self.path),
-                    ) from None
-            yield chunk
-            chunk = self._read()
-        if self._copy is not None:
-            self._copy.flush()
+                yield chunk
+                chunk = self._read()
+            if self._copy is not None:
+                self._copy.flush()
+        except OSError as error:  # the copy's disk is full, or its folder is gone
+            raise self._no_room(error) from None
+
+    def _no_room(self, error: OSError) -> DataError:
+        return DataError(
+            f"cannot copy it to the temporary folder {tempfile.gettempdir()} after "
+            f"{format_bytes(self.size)} ({error.strerror}); set TMPDIR to a folder with room",
+            path=str(self.path),
+        )
 
     def check_memory(self, needed: int, counted: str) -> None:
         """Raise MemoryLimitError if reading needs more than ``needed`` bytes of memory."""

@@ -24,8 +24,8 @@ from unrated.errors import DataError
 #: Lines longer than this are refused: no real interaction row is a mebibyte long.
 MAX_LINE_BYTES = 1 << 20
 #: Memory that parsing and coding text takes, per byte and per line (measured on short and
-#: long rows with polars 1.x: 4 × bytes + 160 × lines bounds the peak from above).
-BYTES_PER_BYTE, BYTES_PER_LINE = 4, 160
+#: long rows with polars 2.1: 4 × bytes + 200 × lines bounds the peak from above).
+BYTES_PER_BYTE, BYTES_PER_LINE = 4, 200
 _DELIMITERS = (",", "\t", ";", "|")
 _DUPLICATED = re.compile(r"^(.*)_duplicated_\d+$")
 
