@@ -1,7 +1,9 @@
-"""Property-based tests (hypothesis): reader, splitter, metrics, top-k."""
+"""Property-based tests (hypothesis): reader (plain and compressed), splitter, metrics, top-k."""
 
 from __future__ import annotations
 
+import gzip
+import lzma
 from collections import defaultdict
 from pathlib import Path
 
@@ -41,6 +43,10 @@ def test_reader_round_trips_any_ids(rows: list[tuple[str, str, int]], tmp_path: 
         for u, i, w in zip(coo.row, coo.col, coo.data, strict=True)
     }
     assert got == dict(expected)
+    for name, compress in (("data.csv.gz", gzip.compress), ("data.csv.xz", lzma.compress)):
+        (tmp_path / name).write_bytes(compress(path.read_bytes()))
+        again = ur.read_interactions(tmp_path / name)
+        assert again.fingerprint() == data.fingerprint()
 
 
 matrices = st.builds(

@@ -198,7 +198,7 @@ def test_any_text_is_an_id_or_unknown(text: str) -> None:
 
 def test_lookups_of_values_that_cannot_be_ids_are_unknown() -> None:
     ints, strings = IdIndex(np.array([1, 2])), IdIndex(["1", "2"])
-    odd = [[1], {"a": 1}, None, float("nan"), 10**5000, "٤٢", "1_0", "+1", "0x1", b"1"]
+    odd = [[1], {"a": 1}, None, float("nan"), 10**5000, "٤٢", "1_0", "+1", "0x1", b"1", True]
     for index in (ints, strings):
         assert (index.positions(odd, kind="item", missing="mark") == -1).all()
 
@@ -270,6 +270,18 @@ def test_the_columns_used_are_reported(tmp_path: Path) -> None:
     assert "columns: user=u, item=i, time=(none), weight=qty (ignored: when, other)" in (
         result.stderr
     )
+
+
+def test_duplicate_column_names_in_parquet_and_pandas_are_refused(tmp_path: Path) -> None:
+    columns = [pa.array(["a"]), pa.array(["b"]), pa.array(["x"])]
+    table = pa.Table.from_arrays(columns, names=["user_id", "user_id", "item_id"])
+    pq.write_table(table, tmp_path / "d.parquet")
+    with pytest.raises(ur.DataError, match="'user_id' has more than one occurrence"):
+        ur.read_interactions(tmp_path / "d.parquet")
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame([["a", "b", "x"]], columns=["user_id", "user_id", "item_id"])
+    with pytest.raises(ur.DataError, match="non-unique .*column names"):
+        ur.read_interactions(frame)
 
 
 def test_an_item_names_file_prefers_name_to_description(tmp_path: Path) -> None:

@@ -82,6 +82,8 @@ class IdIndex:
         if isinstance(value, str):
             match = _INTEGER_TEXT.fullmatch(value)
             return int(match.group(1) + match.group(2)) if match else None
+        if isinstance(value, bool):  # True == 1 in Python, but no user is called True
+            return None
         try:
             hash(value)
         except TypeError:
