@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from unrated._checks import check_choice, check_float, check_int, take_array
-from unrated._memory import F32, F64, Cost, check_memory, pairs_cost
+from unrated._memory import F32, F64, Cost, pairs_cost
 from unrated._progress import progress_bar
 from unrated.data.negatives import RESAMPLE, SAMPLERS, NegativeSampler
 from unrated.errors import InvalidParameterError
@@ -139,7 +139,6 @@ class FactorModel(Recommender):
         ]
 
     def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
-        check_memory(type(self).__name__, self._memory_costs(*matrix.shape, matrix.nnz))
         binary = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
         binary.data[:] = 1.0
         binary.sort_indices()

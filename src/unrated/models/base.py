@@ -18,6 +18,7 @@ import polars as pl
 import scipy.sparse as sp
 
 from unrated._checks import check_k
+from unrated._memory import Cost, check_memory
 from unrated._progress import progress_bar
 from unrated.data.ids import IdIndex
 from unrated.data.io import read_interactions
@@ -151,6 +152,8 @@ class Recommender(ABC):
         self._check_params()
         if data.nnz == 0:
             raise DataError("cannot fit on data without interactions")
+        n_users, n_items = data.matrix.shape
+        check_memory(type(self).__name__, self._memory_costs(n_users, n_items, data.nnz))
         for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]:
             delattr(self, name)
         seed = getattr(self, "seed", 0)
@@ -440,6 +443,10 @@ class Recommender(ABC):
     # ----------------------------------------------------------------- hooks
     def _check_params(self) -> None:  # noqa: B027 (optional hook)
         """Validate hyperparameters; raise InvalidParameterError naming the bad one."""
+
+    def _memory_costs(self, n_users: int, n_items: int, nnz: int) -> list[Cost]:
+        """What ``fit`` will allocate for data of this shape, checked before it starts."""
+        return []
 
     @abstractmethod
     def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:

@@ -10,7 +10,7 @@ import scipy.linalg
 import scipy.sparse as sp
 
 from unrated._checks import check_float, take_array
-from unrated._memory import F32, Cost, check_memory, pairs_cost
+from unrated._memory import F32, Cost, pairs_cost
 from unrated.models.base import BATCH_CELLS, Recommender
 
 
@@ -51,7 +51,6 @@ class EASE(Recommender):
         return [dense, pairs_cost(nnz, 3 * F32)]
 
     def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
-        check_memory(type(self).__name__, self._memory_costs(*matrix.shape, matrix.nnz))
         n_items = matrix.shape[1]
         binary = matrix.astype(np.float32, copy=True)
         binary.data[:] = 1.0

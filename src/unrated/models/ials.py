@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
 from unrated._checks import check_choice, check_float, check_int, take_array
-from unrated._memory import F32, F64, Cost, check_memory, pairs_cost
+from unrated._memory import F32, F64, Cost, pairs_cost
 from unrated._progress import progress_bar
 from unrated.models import _ials_kernels as kernels
 from unrated.models._checkpoint import record, resume, scalar_array
@@ -184,7 +184,6 @@ class IALS(Recommender):
         ]
 
     def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
-        check_memory(type(self).__name__, self._memory_costs(*matrix.shape, matrix.nnz))
         self._gramian_cache = None
         conf = self._confidences(matrix)
         conf_t, (n_users, n_items) = conf.T.tocsr(), conf.shape

@@ -10,7 +10,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from unrated._checks import check_choice, check_float, check_int, csr_arrays, take_csr
-from unrated._memory import F32, Cost, check_memory, pairs_cost
+from unrated._memory import F32, Cost, pairs_cost
 from unrated._progress import progress_bar
 from unrated.models._topk import top_k
 from unrated.models.base import BATCH_CELLS, Recommender
@@ -133,7 +133,6 @@ class ItemKNN(Recommender):
         ]
 
     def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
-        check_memory(type(self).__name__, self._memory_costs(*matrix.shape, matrix.nnz))
         left, right, scale = self._factors(matrix)
         n_items = left.shape[0]
         keep = min(self.neighbors, max(n_items - 1, 1))

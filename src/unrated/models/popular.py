@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from unrated._checks import take_array
-from unrated._memory import F64, Cost, check_memory
+from unrated._memory import F64, Cost
 from unrated.models.base import Recommender
 
 
@@ -30,7 +30,6 @@ class Popular(Recommender):
         return [Cost(F64 * n_items, f"{n_items:,} item counts", "keep fewer items")]
 
     def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
-        check_memory(type(self).__name__, self._memory_costs(*matrix.shape, matrix.nnz))
         self.counts_ = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float32)
 
     def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
