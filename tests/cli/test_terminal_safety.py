@@ -7,7 +7,10 @@ message over two lines.
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import os
+import pty
 import re
 import subprocess
 import sys
@@ -119,3 +122,23 @@ def test_running_out_of_memory_is_an_error_of_the_environment() -> None:
     result = run_with_command("raise MemoryError()")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.startswith("error: out of memory") and result.stderr.count("\n") == 1
+
+
+def test_csv_to_a_terminal_is_escaped_and_to_a_pipe_exact(cli: CliRun, tmp_path: Path) -> None:
+    item = "i\x1b]0;owned\x07\x1b[2J"
+    write_csv(tmp_path / "d.csv", [["user_id", "item_id"], ["a", "x"], ["b", "x"], ["b", item]])
+    cli("fit", "d.csv", "--model", "popular", "--out", "m.unrated")
+    assert f"a,{item},1," in cli("recommend", "m.unrated", "--all").stdout  # a pipe: the data
+    primary, replica = pty.openpty()
+    subprocess.run(
+        [sys.executable, "-m", "unrated", "recommend", "m.unrated", "--all"],
+        stdout=replica, cwd=tmp_path, check=True, timeout=120,
+    )  # fmt: skip
+    os.close(replica)
+    shown = b""
+    with contextlib.suppress(OSError):  # EIO once everything written has been read
+        while chunk := os.read(primary, 4096):
+            shown += chunk
+    os.close(primary)
+    assert b"\x1b" not in shown and b"\x07" not in shown, shown
+    assert b"a,i\\x1b]0;owned\\x07\\x1b[2J,1," in shown, shown

@@ -135,7 +135,9 @@ def _emit(frame: pl.DataFrame, out: Path | None, count: int, who: str, *, table:
     if out is not None:
         write_frame(frame, out)
         console.print(
-            f"wrote {frame.height:,} rows for {count:,} {who}s → {plain(out)}", markup=False
+            f"wrote {frame.height:,} rows for {count:,} {who}{'' if count == 1 else 's'} "
+            f"→ {plain(out)}",
+            markup=False,
         )
     elif not table:
         text = frame.write_csv()
