@@ -72,7 +72,7 @@ def save_model(
     """
     from unrated import __version__
 
-    model._check_fitted()
+    model.check_fitted()
     arrays = {f"model.{name}": np.ascontiguousarray(a) for name, a in model._arrays().items()}
     arrays |= _index_arrays("users", model.users_) | _index_arrays("items", model.items_)
     arrays |= csr_arrays("seen", model.seen_)

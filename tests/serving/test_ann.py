@@ -36,7 +36,6 @@ class TinyFactors(Recommender):
     """Scores are user_factors_ @ item_factors_.T (a truncated SVD of the data)."""
 
     key = "tiny-factors"
-    needs_history = False
 
     def __init__(self, *, factors: int = 8) -> None:
         self.factors = factors

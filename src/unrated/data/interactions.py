@@ -28,6 +28,13 @@ class SourceColumns:
         return used + (f" (ignored: {', '.join(self.ignored)})" if self.ignored else "")
 
 
+def binary_matrix(matrix: sp.csr_matrix) -> sp.csr_matrix:
+    """A float32 copy of ``matrix`` with every stored weight set to 1."""
+    out = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
+    out.data[:] = 1.0
+    return out
+
+
 @dataclass(frozen=True, eq=False)
 class Interactions:
     """Implicit feedback: ``matrix[u, i]`` is the summed weight of user ``u`` on item ``i``.
@@ -66,9 +73,7 @@ class Interactions:
 
     def binary(self) -> sp.csr_matrix:
         """The matrix with every stored weight set to 1."""
-        out = self.matrix.copy()
-        out.data = np.ones_like(out.data)
-        return out
+        return binary_matrix(self.matrix)
 
     def fingerprint(self) -> str:
         """A short hash of the pairs, weights and ids: two equal data sets share it."""

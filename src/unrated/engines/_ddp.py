@@ -33,9 +33,9 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-import scipy.sparse as sp
 
 from unrated._progress import progress_bar
+from unrated.data.interactions import binary_matrix
 from unrated.data.negatives import NegativeSampler
 from unrated.engines._shards import Shard
 from unrated.errors import EngineError
@@ -77,8 +77,7 @@ def train_shard(
     user_init = init.standard_normal((n_users, f), np.float32)[shard.user_rows] * np.float32(0.1)
     item_init = init.standard_normal((n_items, f), np.float32) * np.float32(0.1)
     rng = np.random.default_rng([model.seed, rank])  # this rank's draws
-    binary = sp.csr_matrix(shard.matrix, dtype=np.float32, copy=True)
-    binary.data[:] = 1.0
+    binary = binary_matrix(shard.matrix)
     train, valid = binary, None
     if model.validation > 0:
         train, valid = carve_validation(binary, model.validation, rng)

@@ -122,8 +122,7 @@ def evaluate(
         split_name = split_name or test.protocol
         test = test.test
     test = read_interactions(test)
-    if not model.is_fitted:
-        model.recommend([], k=1)  # raises NotFittedError with the standard message
+    model.check_fitted()
     started = time.perf_counter()
     aligned, dropped = reindex(test, model.users_, model.items_)
     relevant = aligned.matrix

@@ -15,6 +15,7 @@ import scipy.sparse as sp
 from unrated._checks import check_choice, check_float, check_int, take_array
 from unrated._memory import F32, F64, Cost, pairs_cost
 from unrated._progress import progress_bar
+from unrated.data.interactions import binary_matrix
 from unrated.data.negatives import RESAMPLE, SAMPLERS, NegativeSampler
 from unrated.errors import InvalidParameterError
 from unrated.models._checkpoint import record, resume, scalar_array
@@ -139,8 +140,7 @@ class FactorModel(Recommender):
         ]
 
     def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
-        binary = sp.csr_matrix(matrix, dtype=np.float32, copy=True)
-        binary.data[:] = 1.0
+        binary = binary_matrix(matrix)
         binary.sort_indices()
         train, valid = binary, None
         if self.validation > 0:

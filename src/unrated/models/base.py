@@ -91,8 +91,6 @@ class Recommender(ABC):
     """
 
     key: ClassVar[str]
-    #: Whether ``_score`` needs the users' history rows (False: user factors suffice).
-    needs_history: ClassVar[bool] = True
 
     users_: IdIndex
     items_: IdIndex
@@ -178,7 +176,8 @@ class Recommender(ABC):
         """True once ``fit`` (or loading from a file) has run."""
         return hasattr(self, "seen_")
 
-    def _check_fitted(self) -> None:
+    def check_fitted(self) -> None:
+        """Raise :class:`NotFittedError` unless the model is fitted (or loaded)."""
         if not self.is_fitted:
             raise NotFittedError(
                 f"This {type(self).__name__} instance is not fitted yet. Call 'fit' first."
@@ -207,7 +206,7 @@ class Recommender(ABC):
         Raises:
             UnknownIdError: a user id the model was not trained on.
         """
-        self._check_fitted()
+        self.check_fitted()
         k = check_k(k)
         users = _as_list(user_ids)
         user_idx = self.users_.positions(users, kind="user")
@@ -227,7 +226,7 @@ class Recommender(ABC):
 
         Nothing is excluded. Dense: for a few users at a time (``recommend`` batches itself).
         """
-        self._check_fitted()
+        self.check_fitted()
         user_idx = self.users_.positions(_as_list(user_ids), kind="user")
         return np.array(self._score(self.seen_[user_idx], user_idx), dtype=np.float32)
 
@@ -262,7 +261,7 @@ class Recommender(ABC):
             UnknownIdError: without ``fallback``, histories of only unknown items (the
                 message names them and the items); or an unknown id in ``exclude``.
         """
-        self._check_fitted()
+        self.check_fitted()
         k = check_k(k)
         if fallback not in (None, "popular"):
             raise InvalidParameterError(
@@ -305,7 +304,7 @@ class Recommender(ABC):
 
         The ranking of ``recommend_history(..., fallback="popular")``.
         """
-        self._check_fitted()
+        self.check_fitted()
         if self._popularity is None or self._popularity[0] is not self.seen_:
             counts = np.bincount(self.seen_.indices, minlength=len(self.items_)).astype(np.int64)
             counts.flags.writeable = False
@@ -321,7 +320,7 @@ class Recommender(ABC):
 
     def similar_items(self, item_ids: Any, k: int = 10) -> Recommendations:
         """The ``k`` items most similar to each given item (never the item itself)."""
-        self._check_fitted()
+        self.check_fitted()
         k = check_k(k)
         items = _as_list(item_ids)
         item_idx = self.items_.positions(items, kind="item")
@@ -346,7 +345,7 @@ class Recommender(ABC):
         first. Raises InvalidParameterError for models whose scores are not a sum over the
         history (such as ``popular``).
         """
-        self._check_fitted()
+        self.check_fitted()
         user_idx = self.users_.positions([user_id], kind="user")
         item_idx = int(self.items_.positions([item_id], kind="item")[0])
         history = self.seen_[user_idx]

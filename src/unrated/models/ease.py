@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from unrated._checks import check_float, take_array
 from unrated._memory import F32, Cost, pairs_cost
+from unrated.data.interactions import binary_matrix
 from unrated.models.base import BATCH_CELLS, Recommender
 
 
@@ -52,8 +53,7 @@ class EASE(Recommender):
 
     def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
         n_items = matrix.shape[1]
-        binary = matrix.astype(np.float32, copy=True)
-        binary.data[:] = 1.0
+        binary = binary_matrix(matrix)
         gram = np.empty((n_items, n_items), dtype=np.float32)
         binary_t = binary.T.tocsr()
         columns = max(1, BATCH_CELLS // max(n_items, 1))
@@ -69,9 +69,7 @@ class EASE(Recommender):
         self.weights_ = inverse.astype(np.float32, copy=False)
 
     def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
-        binary = history.copy()
-        binary.data[:] = 1.0
-        return np.asarray(binary @ self.weights_, dtype=np.float32)
+        return np.asarray(binary_matrix(history) @ self.weights_, dtype=np.float32)
 
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
         return np.asarray(self.weights_[item_idx])

@@ -79,7 +79,6 @@ class IALS(Recommender):
     """
 
     key = "ials"
-    needs_history = False
     _gramian_cache: np.ndarray | None = None
 
     def __init__(

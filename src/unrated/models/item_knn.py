@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from unrated._checks import check_choice, check_float, check_int, csr_arrays, take_csr
 from unrated._memory import F32, Cost, pairs_cost
 from unrated._progress import progress_bar
+from unrated.data.interactions import binary_matrix
 from unrated.models._topk import top_k
 from unrated.models.base import BATCH_CELLS, Recommender
 
@@ -88,8 +89,7 @@ class ItemKNN(Recommender):
 
     def _factors(self, matrix: sp.csr_matrix) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
         """(items × users, users × items, per-column scale) whose product is the similarity."""
-        binary = matrix.astype(np.float32, copy=True)
-        binary.data[:] = 1.0
+        binary = binary_matrix(matrix)
         items = binary.T.tocsr()
         n_items = items.shape[0]
         item_degree = np.diff(items.indptr).astype(np.float64)

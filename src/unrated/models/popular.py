@@ -20,7 +20,6 @@ class Popular(Recommender):
     """
 
     key = "popular"
-    needs_history = False
 
     def __init__(self) -> None:
         pass
