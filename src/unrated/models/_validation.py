@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import scipy.sparse as sp
 
+from unrated._ranking import hit_matrix
+from unrated._ranking import ndcg_at_k as user_ndcg
 from unrated.models._topk import mask_items, top_k
 
 #: Validation users are capped at this many (a random subset) to keep each check cheap.
@@ -58,14 +60,12 @@ def ndcg_at_k(
 ) -> float:
     """Mean NDCG@k over users with validation items; ``scores(users)`` gives their score rows.
 
-    Full-catalogue ranking with training items excluded, IDCG over min(k, |T_u|).
+    Full-catalogue ranking with training items excluded, scored as in evaluation.
     """
     users = np.flatnonzero(np.diff(valid.indptr))
     if len(users) == 0:
         return 0.0
-    discounts = 1.0 / np.log2(np.arange(2, k + 2))
-    ideal = np.concatenate([[0.0], np.cumsum(discounts)])
-    total = 0.0
+    values = []
     step = max(1, (1 << 24) // max(train.shape[1], 1))
     for start in range(0, len(users), step):
         batch = users[start : start + step]
@@ -73,11 +73,9 @@ def ndcg_at_k(
         mask_items(block, train[batch])
         ranked, _ = top_k(block, k)
         truth = valid[batch]
-        for row in range(len(batch)):
-            relevant = truth.indices[truth.indptr[row] : truth.indptr[row + 1]]
-            hits = np.isin(ranked[row], relevant)
-            total += float(hits @ discounts[: len(hits)]) / ideal[min(k, len(relevant))]
-    return total / len(users)
+        hits = hit_matrix(ranked, truth)
+        values.append(user_ndcg(hits, np.diff(truth.indptr), ranked.shape[1]))
+    return float(np.concatenate(values).mean())
 
 
 @dataclass
