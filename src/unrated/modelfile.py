@@ -32,6 +32,7 @@ from unrated._safetensors import (
     read_header,
     shown_text,
 )
+from unrated._version import __version__
 from unrated.data.ids import IdIndex, decode_strings, encode_strings
 from unrated.errors import ModelFileError, UnratedError
 from unrated.models.base import Recommender
@@ -70,8 +71,6 @@ def save_model(
         item_names: optional display names by item id (e.g. product titles); items without
             one get an empty name. Loaded back as ``model.item_names_``.
     """
-    from unrated import __version__
-
     model.check_fitted()
     arrays = {f"model.{name}": np.ascontiguousarray(a) for name, a in model._arrays().items()}
     arrays |= _index_arrays("users", model.users_) | _index_arrays("items", model.items_)

@@ -8,8 +8,8 @@ from typing import Annotated, TextIO
 
 import typer
 
-from unrated import __version__
 from unrated._atomic import WRITING
+from unrated._version import __version__
 from unrated.cli._display import one_line
 from unrated.errors import UnratedError
 

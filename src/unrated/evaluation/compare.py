@@ -15,6 +15,7 @@ import numpy as np
 import polars as pl
 
 from unrated._memory import PeakMemory
+from unrated._version import __version__
 from unrated.data.ids import IdIndex
 from unrated.data.interactions import Interactions
 from unrated.data.split import Split
@@ -93,8 +94,6 @@ class Comparison:
 
     def to_dict(self) -> dict[str, Any]:
         """The results.json document (schema ``unrated.compare/1``)."""
-        from unrated import __version__
-
         train, test = self.split.train, self.split.test
         return {
             "schema": SCHEMA,

@@ -22,6 +22,7 @@ from safetensors.numpy import load as load_safetensors
 from safetensors.numpy import save as save_safetensors
 
 from unrated._atomic import atomic_path
+from unrated._version import __version__
 from unrated.errors import DataError
 
 FORMAT = "unrated-checkpoint/1"
@@ -57,8 +58,6 @@ class Checkpoint:
     """``folder/<model>.ckpt`` for one (model, parameters, training data) combination."""
 
     def __init__(self, folder: str | Path, model: str, params: dict[str, Any], data: str) -> None:
-        from unrated import __version__
-
         self.folder = Path(folder)
         self.path = self.folder / f"{model}.ckpt"
         self.identity = {

@@ -24,7 +24,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 from fastapi.staticfiles import StaticFiles
 
-from unrated import __version__
+from unrated._version import __version__
 from unrated.serving import schemas
 from unrated.serving.access_log import AccessLog
 from unrated.serving.api_key import ApiKeyGate, api_key_guard, check_api_key
