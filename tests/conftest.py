@@ -11,12 +11,11 @@ import scipy.sparse as sp
 
 import unrated as ur
 from tests import counts
-from unrated import _progress
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = Path(os.environ.get("UNRATED_DATA", ROOT.parent / "shared" / "data")).resolve()
 
-_progress.SHOW_PROGRESS = False
+os.environ["UNRATED_PROGRESS"] = "0"  # quiet in-process fits; CLI tests set their own
 counts.watch_hypothesis()
 
 

@@ -91,3 +91,57 @@ def test_failed_save_leaves_the_old_file(saved: Path, checkerboard: ur.Interacti
         save_model(ur.EASE(), saved)
     assert saved.read_bytes() == before
     assert [p.name for p in saved.parent.iterdir()] == [saved.name]  # no temp file left
+
+
+#: Written by unrated 0.1.0 before model files could hold ``info`` (iALS, 30 users × 12 items).
+BEFORE_INFO = Path(__file__).parent / "model_files" / "ials-before-info.unrated"
+
+
+def test_a_file_written_before_info_existed_loads() -> None:
+    assert "info" not in read_metadata(BEFORE_INFO)
+    model = load_model(BEFORE_INFO)
+    assert model.info_ == {}
+    assert model.item_names_ is not None and model.item_names_[0] == "item 0"
+    top = model.recommend([0, 1, 2], k=4).item_ids.tolist()
+    assert top == [[10, 0, 11, 9], [9, 3, 10, 4], [7, 6, 0, 1]]  # as unrated 0.1.0 ranked
+
+
+def test_engine_info_round_trips_and_plain_files_have_none(
+    checkerboard: ur.Interactions, tmp_path: Path
+) -> None:
+    model = ur.IALS(factors=2, epochs=1).fit(checkerboard)
+    assert "info" not in read_metadata(save_model(model, tmp_path / "plain.unrated"))
+    info = {"engine": "spark", "spark_params": {"rank": 2, "regParam": 0.25, "blocks": 4}}
+    model.restore(
+        users=model.users_,
+        items=model.items_,
+        seen=model.seen_,
+        arrays=model._arrays(),
+        info=info,
+        trained_on=model.trained_on_,
+    )
+    path = save_model(model, tmp_path / "engine.unrated")
+    assert json.loads(read_metadata(path)["info"]) == info
+    loaded = load_model(path)
+    assert loaded.info_ == info
+    assert loaded.trained_on_ == model.trained_on_
+    assert np.array_equal(loaded._arrays()["user_factors"], model._arrays()["user_factors"])
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("[1, 2]", "metadata field 'info' is not valid"),
+        ('{"a": 1, "a": 2}', "metadata field 'info' is not valid JSON"),
+        ('{"a": NaN}', "metadata field 'info' is not valid JSON"),
+        ("{" + " " * 70_000 + "}", "metadata field 'info' is not valid"),
+    ],
+)
+def test_hostile_info_is_refused(saved: Path, tmp_path: Path, text: str, error: str) -> None:
+    from safetensors.numpy import load_file
+
+    meta = read_metadata(saved) | {"info": text, "checksum": "0" * 32}
+    path = tmp_path / "hostile.unrated"
+    path.write_bytes(seal(save_safetensors(load_file(saved), metadata=meta)))
+    with pytest.raises(ur.ModelFileError, match=error):
+        load_model(path)

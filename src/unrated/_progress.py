@@ -16,18 +16,14 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-#: None: bars when stderr is a terminal, plain lines otherwise; True forces bars, False
-#: turns progress off. The environment variable UNRATED_PROGRESS=auto/1/0 sets the same.
-SHOW_PROGRESS: bool | None = None
-
 #: Plain lines come at most once per this many seconds (and a last one when the work took
 #: that long); the environment variable UNRATED_PROGRESS_EVERY=SECONDS changes it.
 LINE_INTERVAL = 3.0
 
 
-def _mode() -> str:
-    """One of "bar", "lines" or "off"."""
-    forced = SHOW_PROGRESS
+def _mode(show: bool | None) -> str:
+    """One of "bar", "lines" or "off", for :func:`progress_bar`'s ``show``."""
+    forced = show
     env = os.environ.get("UNRATED_PROGRESS")
     if forced is None and env not in (None, "auto"):
         forced = env not in ("0", "", "false", "no")
@@ -37,12 +33,16 @@ def _mode() -> str:
 
 
 @contextmanager
-def progress_bar(total: int, description: str) -> Iterator[Callable[..., None]]:
+def progress_bar(
+    total: int, description: str, *, show: bool | None = None
+) -> Iterator[Callable[..., None]]:
     """Yield ``advance(steps=1, info="")``; ``info`` is shown after the count (e.g. the loss).
 
-    A ``total`` of 0 shows nothing (for work too small to need a bar).
+    A ``total`` of 0 shows nothing (for work too small to need a bar). ``show``: None gives
+    bars when stderr is a terminal and plain lines otherwise, unless the environment
+    variable UNRATED_PROGRESS=auto/1/0 says otherwise; True forces bars; False shows nothing.
     """
-    mode = "off" if total <= 0 else _mode()
+    mode = "off" if total <= 0 else _mode(show)
     if mode == "off":
         yield lambda steps=1, info="": None
     elif mode == "lines":

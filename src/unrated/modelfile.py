@@ -4,8 +4,10 @@ One safetensors file holds the learned arrays (``model.<name>``), the training m
 exclude seen items (``seen.*``), the id vocabularies (``users.*``, ``items.*``; string ids as
 UTF-8 bytes + offsets), optional item names, and string metadata: ``format`` ("unrated/1"),
 ``model`` (registry key), ``params`` (JSON), ``unrated_version``, ``trained_on`` (data
-fingerprint) and ``checksum``: BLAKE2b of the whole file with the checksum's own digits
-zeroed, so any flipped or missing byte — in the arrays, the header or its padding — is caught.
+fingerprint), ``info`` (the model's ``info_``, a JSON object; only when not empty, so that
+other files stay readable by unrated versions before it) and ``checksum``: BLAKE2b of the
+whole file with the checksum's own digits zeroed, so any flipped or missing byte — in the
+arrays, the header or its padding — is caught.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ _FIELDS = {
     "params": (re.compile(r".{0,65536}", re.DOTALL), False),
     "unrated_version": (re.compile(r"[0-9A-Za-z.+!_-]{0,64}"), False),
     "trained_on": (re.compile(r"[0-9a-f]{0,64}"), False),
+    "info": (re.compile(r"\{.{0,65534}\}", re.DOTALL), False),
     "checksum": (re.compile(r"[0-9a-f]{32}"), True),
 }
 #: Longest string parameter (a choice such as "cosine") accepted from a file.
@@ -75,10 +78,10 @@ def save_model(
     arrays = {f"model.{name}": np.ascontiguousarray(a) for name, a in model._arrays().items()}
     arrays |= _index_arrays("users", model.users_) | _index_arrays("items", model.items_)
     arrays |= csr_arrays("seen", model.seen_)
-    names = item_names if item_names is not None else getattr(model, "item_names_", None)
+    names: Any = item_names if item_names is not None else model.item_names_
+    if isinstance(names, Mapping):
+        names = [str(names.get(i, names.get(str(i), ""))) for i in model.items_.ids.tolist()]
     if names is not None:
-        if isinstance(names, Mapping):
-            names = [str(names.get(i, names.get(str(i), ""))) for i in model.items_.ids.tolist()]
         arrays |= {f"item_names.{k}": v for k, v in encode_strings(list(names)).items()}
     metadata = {
         "format": FORMAT,
@@ -86,8 +89,10 @@ def save_model(
         "params": json.dumps(model.get_params()),
         "unrated_version": __version__,
         "trained_on": str(getattr(model, "trained_on_", "")),
-        "checksum": _PLACEHOLDER,
     }
+    if model.info_:
+        metadata["info"] = json.dumps(dict(model.info_), sort_keys=True, allow_nan=False)
+    metadata["checksum"] = _PLACEHOLDER
     payload = seal(save_safetensors(arrays, metadata=metadata))
     target = Path(path)
     with atomic_path(target) as temporary:
@@ -145,23 +150,23 @@ def _load(source: Path) -> Recommender:
     cls = MODELS[metadata["model"]]
     model = cls(**_read_params(metadata.get("params", "{}"), cls))
     try:
-        model._check_params()
+        model.check_params()
     except UnratedError as error:
         raise ModelFileError(f"metadata field 'params': {error}") from None
     users = _read_index(arrays, "users")
     items = _read_index(arrays, "items")
-    model.users_, model.items_ = users, items
-    model.seen_ = take_csr(arrays, "seen", (len(users), len(items)))
-    model._set_arrays(
-        {k.removeprefix("model."): v for k, v in arrays.items() if k.startswith("model.")}
+    names = _read_strings(arrays, "item_names") if "item_names.utf8" in arrays else None
+    if names is not None and len(names) != len(items):
+        raise ModelFileError("item_names does not match the items")
+    return model.restore(
+        users=users,
+        items=items,
+        seen=take_csr(arrays, "seen", (len(users), len(items))),
+        arrays={k.removeprefix("model."): v for k, v in arrays.items() if k.startswith("model.")},
+        info=_read_info(metadata.get("info", "{}")),
+        item_names=names,
+        trained_on=metadata.get("trained_on", ""),
     )
-    if "item_names.utf8" in arrays:
-        names = _read_strings(arrays, "item_names")
-        if len(names) != len(items):
-            raise ModelFileError("item_names does not match the items")
-        model.item_names_ = np.array(names, dtype=object)  # type: ignore[attr-defined]
-    model.trained_on_ = metadata.get("trained_on", "")
-    return model
 
 
 def _read_header(handle: BufferedReader) -> Header:
@@ -235,6 +240,14 @@ def _read_params(text: str, cls: type[Recommender]) -> dict[str, Any]:
                 f"true/false or null; got {shown_text(json.dumps(value)[:100])}"
             )
     return params
+
+
+def _read_info(text: str) -> dict[str, Any]:
+    """The 'info' field: a JSON object (facts about the training, shown, never run)."""
+    info = parse_json(text, "metadata field 'info'")
+    if not isinstance(info, dict):
+        raise ModelFileError("metadata field 'info' is not a JSON object")
+    return info
 
 
 def _index_arrays(prefix: str, index: IdIndex) -> dict[str, np.ndarray]:

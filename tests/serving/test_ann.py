@@ -24,6 +24,7 @@ from tests.serving.conftest import free_port
 from unrated._checks import take_array
 from unrated.errors import InvalidParameterError
 from unrated.modelfile import save_model
+from unrated.models._training import FitOptions
 from unrated.models.base import Recommender
 from unrated.models.registry import MODELS
 from unrated.serving.ann import build_ann, factors_of
@@ -40,7 +41,7 @@ class TinyFactors(Recommender):
     def __init__(self, *, factors: int = 8) -> None:
         self.factors = factors
 
-    def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
+    def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator, options: FitOptions) -> None:
         u, s, vt = np.linalg.svd(matrix.toarray(), full_matrices=False)
         self.user_factors_ = (u[:, : self.factors] * s[: self.factors]).astype(np.float32)
         self.item_factors_ = vt[: self.factors].T.astype(np.float32).copy()

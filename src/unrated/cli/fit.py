@@ -135,7 +135,6 @@ def fit(
             f" ({path.stat().st_size / 2**20:.1f} MiB)",
         )
     )
-    digest = getattr(fitted, "parameters_digest_", None)  # set by --engine torchrun
-    if digest is not None:
-        ranks = getattr(fitted, "ranks_", "?")
+    if fitted.info_.get("engine") == "torchrun":
+        ranks, digest = fitted.info_["ranks"], fitted.info_["parameters_digest"]
         console.print(f"{ranks} ranks ended with identical parameters (blake2b {digest})")

@@ -28,22 +28,23 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
-from unrated._progress import progress_bar
 from unrated.data.interactions import binary_matrix
 from unrated.data.negatives import NegativeSampler
 from unrated.engines._shards import Shard
-from unrated.errors import EngineError
-from unrated.models._factors import VALIDATION_K, _scores
+from unrated.errors import EngineError, InvalidParameterError
+from unrated.models._factors import ndcg_validation
 from unrated.models._mf_torch import batch_loss, import_torch
 from unrated.models._sgd_kernels import LOSSES
-from unrated.models._validation import EarlyStopping, carve_validation, ndcg_at_k
-from unrated.models.embedding_mf import EmbeddingMF
+from unrated.models._training import FitOptions, Validation, run_epochs
+from unrated.models._validation import carve_validation
+from unrated.models.embedding_mf import EmbeddingMF, softmax_corrections
 
 TABLES = ("user_factors", "item_factors", "user_bias", "item_bias")
 torch: Any = import_torch()  # Any, as in _mf_torch: unrated's types do not depend on torch's
@@ -64,27 +65,15 @@ def train_shard(
     model: EmbeddingMF, shard: Shard, *, rank: int, world: int, group: Any, device: str
 ) -> Trained:
     """Train ``model``'s parameters on this rank's ``shard``, together with the other ranks."""
-    import torch.distributed as dist
-    from torch.nn.parallel import DistributedDataParallel
-
-    def all_sum(values: list[float]) -> np.ndarray:
-        tensor = torch.tensor(values, dtype=torch.float64)
-        dist.all_reduce(tensor, group=group)
-        return np.asarray(tensor.numpy())
-
-    n_users, n_items, f = len(shard.users), len(shard.items), model.factors
-    init = np.random.default_rng(model.seed)  # the same initial tables on every rank
-    user_init = init.standard_normal((n_users, f), np.float32)[shard.user_rows] * np.float32(0.1)
-    item_init = init.standard_normal((n_items, f), np.float32) * np.float32(0.1)
     rng = np.random.default_rng([model.seed, rank])  # this rank's draws
     binary = binary_matrix(shard.matrix)
     train, valid = binary, None
     if model.validation > 0:
         train, valid = carve_validation(binary, model.validation, rng)
     n_valid = int((np.diff(valid.indptr) > 0).sum()) if valid is not None else 0
-    if all_sum([n_valid])[0] == 0:
+    if _all_sum([n_valid], group)[0] == 0:
         train, valid = binary, None
-    counts = np.bincount(train.indices, minlength=n_items).astype(np.float64)
+    counts = np.bincount(train.indices, minlength=len(shard.items)).astype(np.float64)
     sampler = NegativeSampler(
         train,
         sampler=model.sampler,
@@ -92,74 +81,135 @@ def train_shard(
         negatives=model.negatives,
         resample=model.resample,
         seed=int(rng.integers(2**62)),
-        item_counts=all_sum(counts.tolist()),
+        item_counts=_all_sum(counts.tolist(), group),
     )
-    q = sampler.probabilities
-    local_counts = np.diff(train.indptr)
-    mass = np.bincount(
-        np.repeat(np.arange(train.shape[0]), local_counts),
-        weights=q[train.indices],
-        minlength=train.shape[0],
+    trainer = _RankTrainer(
+        model, shard, train, sampler, rng, world=world, group=group, device=device
     )
-    on = torch.device(device)
-    log_q = torch.from_numpy(np.log(np.maximum(model.negatives * q, 1e-300)).astype(np.float32))
-    log_free = torch.from_numpy(np.log(np.maximum(1.0 - mass, 1e-12)).astype(np.float32))
-    log_q, log_free = log_q.to(on), log_free.to(on)
+    trained = run_epochs(
+        trainer,
+        epochs=model.epochs,
+        rng=rng,
+        name=f"mf ×{world}",
+        options=FitOptions(progress=None if rank == 0 else False),
+        validation=None if valid is None else _over_ranks(train, valid, model.patience, group),
+    )
+    return Trained(
+        tables=trained.arrays,
+        item_prior=sampler.probabilities.astype(np.float32),
+        best_epoch=trained.best_epoch,
+        validation_ndcg=trained.best_score,
+        digest=trainer.digest,
+    )
 
-    def embedding(array: np.ndarray, *, sparse: bool) -> Any:
-        weight = torch.from_numpy(np.atleast_2d(array.T).T.copy())
-        return torch.nn.Embedding.from_pretrained(weight, freeze=False, sparse=sparse).to(on)
 
-    sparse_items = device == "cpu"  # gloo all-reduces sparse tensors; NCCL only dense ones
-    items = torch.nn.ModuleDict(
-        {
-            "item_factors": embedding(item_init, sparse=sparse_items),
-            "item_bias": embedding(np.zeros(n_items, np.float32), sparse=sparse_items),
+def _over_ranks(
+    train: sp.csr_matrix, valid: sp.csr_matrix, patience: int, group: Any
+) -> Validation:
+    """``mf``'s validation NDCG, averaged over every rank's validation users."""
+    local = ndcg_validation(train, valid, patience)
+    n_local = int((np.diff(valid.indptr) > 0).sum())
+
+    def score(tables: Mapping[str, np.ndarray]) -> float:
+        mine = local.score(tables)
+        summed = _all_sum([mine * n_local if n_local else 0.0, n_local], group)
+        return float(summed[0] / summed[1])
+
+    return Validation(score, patience, local.label)
+
+
+class _RankTrainer:
+    """One rank's share of ``mf``'s epochs: its users' batches, item gradients all-reduced."""
+
+    def __init__(
+        self,
+        model: EmbeddingMF,
+        shard: Shard,
+        train: sp.csr_matrix,
+        sampler: NegativeSampler,
+        rng: np.random.Generator,
+        *,
+        world: int,
+        group: Any,
+        device: str,
+    ) -> None:
+        self.model, self.shard, self.train, self.sampler, self.rng = (
+            model,
+            shard,
+            train,
+            sampler,
+            rng,
+        )
+        self.world, self.group, self.on = world, group, torch.device(device)
+        self.sparse_items = device == "cpu"  # gloo all-reduces sparse tensors; NCCL only dense
+        self.local_counts = np.diff(train.indptr)
+        self.active = np.flatnonzero((self.local_counts > 0) & sampler.has_negatives)
+        self.per_rank = max(1, model.batch_size // world)
+        self.digest = ""
+
+    def setup(self) -> None:
+        from torch.nn.parallel import DistributedDataParallel
+
+        model, shard, on = self.model, self.shard, self.on
+        n_users, n_items, f = len(shard.users), len(shard.items), model.factors
+        init = np.random.default_rng(model.seed)  # the same initial tables on every rank
+        user_init = init.standard_normal((n_users, f), np.float32)[shard.user_rows] * np.float32(
+            0.1
+        )
+        item_init = init.standard_normal((n_items, f), np.float32) * np.float32(0.1)
+        log_q, log_free = softmax_corrections(
+            self.train, self.sampler.probabilities, model.negatives
+        )
+        self.log_q = torch.from_numpy(log_q.astype(np.float32)).to(on)
+        self.log_free = torch.from_numpy(log_free.astype(np.float32)).to(on)
+        sparse = self.sparse_items
+        self.items = torch.nn.ModuleDict(
+            {
+                "item_factors": _embedding(item_init, on, sparse=sparse),
+                "item_bias": _embedding(np.zeros(n_items, np.float32), on, sparse=sparse),
+            }
+        )
+        self.replicated = (
+            _ItemTables(self.items)  # gradients all-reduced in epoch(), after each backward
+            if sparse
+            else DistributedDataParallel(_ItemTables(self.items), device_ids=[on.index])
+        )
+        self.users = {
+            "user_factors": _embedding(user_init, on, sparse=True),
+            "user_bias": _embedding(np.zeros(len(shard.user_rows), np.float32), on, sparse=True),
         }
-    )
-    replicated = (
-        _ItemTables(items)  # gradients all-reduced below, after each backward pass
-        if sparse_items
-        else DistributedDataParallel(_ItemTables(items), device_ids=[on.index])
-    )
-    users = {
-        "user_factors": embedding(user_init, sparse=True),
-        "user_bias": embedding(np.zeros(len(shard.user_rows), np.float32), sparse=True),
-    }
-    params = [p for e in users.values() for p in e.parameters()] + list(items.parameters())
-    optimizer = torch.optim.SparseAdam(params, lr=model.learning_rate)
-    loss_kind = LOSSES.index(model.loss)
-    indptr, positives = train.indptr.astype(np.int64), train.indices.astype(np.int64)
-    active = np.flatnonzero((local_counts > 0) & sampler.has_negatives)
-    per_rank = max(1, model.batch_size // world)
+        params = [p for e in self.users.values() for p in e.parameters()]
+        params += list(self.items.parameters())
+        self.optimizer = torch.optim.SparseAdam(params, lr=model.learning_rate)
+        self.loss_kind = LOSSES.index(model.loss)
+        self.indptr = self.train.indptr.astype(np.int64)
+        self.positives = self.train.indices.astype(np.int64)
 
-    def tables() -> dict[str, np.ndarray]:
-        with torch.no_grad():
-            out = {n: e.weight.detach().cpu().numpy().copy() for n, e in users.items()}
-            out |= {n: e.weight.detach().cpu().numpy().copy() for n, e in items.items()}
-        return {n: (a[:, 0] if n.endswith("bias") else a) for n, a in out.items()}
+    def epoch(self, number: int) -> float:
+        import torch.distributed as dist
 
-    def run_epoch(number: int) -> float:
-        negatives = sampler.draw(number).astype(np.int64)
-        order = rng.permutation(active)
-        sums = np.cumsum(local_counts[order])
+        model, on, group = self.model, self.on, self.group
+        users, items, loss_kind = self.users, self.items, self.loss_kind
+        negatives = self.sampler.draw(number).astype(np.int64)
+        order = self.rng.permutation(self.active)
+        sums = np.cumsum(self.local_counts[order])
         total = int(sums[-1]) if len(sums) else 0
-        batches = _max_over_ranks(dist, group, math.ceil(total / per_rank))
+        batches = _max_over_ranks(dist, group, math.ceil(total / self.per_rank))
         cuts = np.searchsorted(sums, total * np.arange(1, batches) / batches, side="right")
         starts = np.concatenate([[0], cuts, [len(order)]]).astype(np.int64)
-        lengths = local_counts[order]
+        lengths = self.local_counts[order]
         offsets = np.concatenate([[0], np.cumsum(lengths)])
-        rows = np.repeat(indptr[order] - offsets[:-1], lengths) + np.arange(offsets[-1])
+        rows = np.repeat(self.indptr[order] - offsets[:-1], lengths) + np.arange(offsets[-1])
         row_users = torch.from_numpy(np.repeat(order, lengths)).to(on)
         tuples = torch.from_numpy(
-            np.concatenate([positives[rows, None], negatives[rows]], axis=1)
+            np.concatenate([self.positives[rows, None], negatives[rows]], axis=1)
         ).to(on)
         bounds = offsets[starts].tolist()
         loss_sum = torch.zeros((), dtype=torch.float64, device=on)
         for b in range(batches):
             batch_users = row_users[bounds[b] : bounds[b + 1]]
             batch_items = tuples[bounds[b] : bounds[b + 1]]
-            vectors, item_bias = replicated(batch_items)
+            vectors, item_bias = self.replicated(batch_items)
             raw_u = users["user_factors"](batch_users)
             bias_u = users["user_bias"](batch_users)[:, 0]
             if loss_kind >= 2:  # bpr and softmax are blind to a user bias: leave it at 0
@@ -167,46 +217,53 @@ def train_shard(
             scores = torch.bmm(vectors, raw_u[:, :, None])[:, :, 0] + bias_u[:, None] + item_bias
             correction = None
             if loss_kind == 3:
-                correction = log_q[batch_items[:, 1:]] - log_free[batch_users][:, None]
+                correction = self.log_q[batch_items[:, 1:]] - self.log_free[batch_users][:, None]
             data = batch_loss(torch, loss_kind, scores, correction)
             penalty = (raw_u**2).sum() + (vectors**2).sum() + (bias_u**2).sum()
             penalty = penalty + (item_bias**2).sum()
-            optimizer.zero_grad(set_to_none=True)
+            self.optimizer.zero_grad(set_to_none=True)
             (data + model.regularization * penalty).backward()
             for p in items.parameters():
-                if sparse_items:  # the global batch's gradient: every rank's rows, summed
+                if self.sparse_items:  # the global batch's gradient: every rank's rows, summed
                     dist.all_reduce(p.grad, group=group)
                 else:  # DDP averaged the dense gradients over NCCL; lazy Adam wants rows
                     p.grad = p.grad.to_sparse(1)
-            optimizer.step()
+            self.optimizer.step()
             loss_sum += data.detach()
-        summed = all_sum([float(loss_sum.cpu()), float(len(rows))])
+        summed = _all_sum([float(loss_sum.cpu()), float(len(rows))], group)
         return float(summed[0] / max(summed[1], 1.0))
 
-    stopping = EarlyStopping(model.patience)
-    with progress_bar(model.epochs if rank == 0 else 0, f"mf ×{world}") as advance:
-        for epoch in range(model.epochs):
-            info = f"loss {run_epoch(epoch):.4f}"
-            if valid is not None:
-                current = tables()
-                local = ndcg_at_k(partial(_scores, current), train, valid, VALIDATION_K)
-                n_local = int((np.diff(valid.indptr) > 0).sum())
-                summed = all_sum([local * n_local if n_local else 0.0, n_local])
-                score = float(summed[0] / summed[1])
-                info += f"  valid ndcg@{VALIDATION_K} {score:.4f}"
-                if stopping.update(epoch + 1, score, partial(dict, current)):
-                    advance(info=info)
-                    break
-            advance(info=info)
-    final = stopping.best_state if valid is not None else tables()
-    full = _gather_users(final, shard, group, world)
-    return Trained(
-        tables=full,
-        item_prior=q.astype(np.float32),
-        best_epoch=stopping.best_epoch if valid is not None else model.epochs,
-        validation_ndcg=stopping.best_score if valid is not None else float("nan"),
-        digest=_agree(full, group, world),
-    )
+    def tables(self) -> dict[str, np.ndarray]:
+        """This rank's user rows and the item tables."""
+        with torch.no_grad():
+            out = {n: e.weight.detach().cpu().numpy().copy() for n, e in self.users.items()}
+            out |= {n: e.weight.detach().cpu().numpy().copy() for n, e in self.items.items()}
+        return {n: (a[:, 0] if n.endswith("bias") else a) for n, a in out.items()}
+
+    def state(self) -> dict[str, np.ndarray]:
+        raise InvalidParameterError("--engine torchrun saves no checkpoints")
+
+    def restore(self, state: Mapping[str, np.ndarray]) -> None:
+        raise InvalidParameterError("--engine torchrun saves no checkpoints")
+
+    def finish(self, tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The whole model's tables, gathered; checks that every rank holds the same."""
+        full = _gather_users(tables, self.shard, self.group, self.world)
+        self.digest = _agree(full, self.group, self.world)
+        return full
+
+
+def _embedding(array: np.ndarray, on: Any, *, sparse: bool) -> Any:
+    weight = torch.from_numpy(np.atleast_2d(array.T).T.copy())
+    return torch.nn.Embedding.from_pretrained(weight, freeze=False, sparse=sparse).to(on)
+
+
+def _all_sum(values: list[float], group: Any) -> np.ndarray:
+    import torch.distributed as dist
+
+    tensor = torch.tensor(values, dtype=torch.float64)
+    dist.all_reduce(tensor, group=group)
+    return np.asarray(tensor.numpy())
 
 
 class _ItemTables(torch.nn.Module):  # type: ignore[misc]

@@ -94,7 +94,7 @@ def fit_spark(
         raise InvalidParameterError(
             f"--engine spark trains 'ials' only (Spark MLlib ALS), got {model.key!r}"
         )
-    model._check_params()
+    model.check_params()
     if model.unobserved_exponent != 0.0:
         raise InvalidParameterError(
             "--engine spark weighs every unobserved pair alike: 'unobserved_exponent' must "
@@ -164,21 +164,26 @@ def _fit(
         users,
         items,
     )
-    model._gramian_cache = None
-    model.users_, model.items_, model.seen_ = users, items, data.matrix
-    model.trained_on_ = data.fingerprint()
-    model.user_factors_, model.item_factors_ = user_factors, item_factors
-    model.unobserved_weights_ = np.full(n_items, alpha0, dtype=np.float32)
-    model.loss_ = float("nan")
-    #: The ALS parameters the model was trained with (see this module's docstring).
-    model.spark_params_ = {  # type: ignore[attr-defined]
+    # info: the ALS parameters the model was trained with (see this module's docstring)
+    spark_params = {
         "rank": model.factors,
         "maxIter": model.epochs,
         "regParam": reg,
         "alpha": 1.0 / alpha0,
         "blocks": blocks,
     }
-    return model
+    return model.restore(
+        users=users,
+        items=items,
+        seen=data.matrix,
+        arrays={
+            "user_factors": user_factors,
+            "item_factors": item_factors,
+            "unobserved_weights": np.full(n_items, alpha0, dtype=np.float32),
+        },
+        info={"engine": "spark", "spark_params": spark_params},
+        trained_on=data.fingerprint(),
+    )
 
 
 def spark_regularization(

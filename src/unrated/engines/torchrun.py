@@ -70,7 +70,7 @@ def fit_torchrun(
         raise InvalidParameterError(
             f"--engine torchrun trains 'mf' only (PyTorch), got {model.key!r}"
         )
-    model._check_params()
+    model.check_params()
     if model.tower > 0:
         raise InvalidParameterError("--engine torchrun trains mf without a tower: set tower=0")
     if under_torchrun():
@@ -224,16 +224,16 @@ def train_rank(
         dist.destroy_process_group()
     if interactions is None:
         return None
-    model.users_, model.items_ = interactions.users, interactions.items
-    model.seen_ = interactions.matrix
-    model.trained_on_ = interactions.fingerprint()
-    tables = trained.tables
-    model.user_factors_, model.item_factors_ = tables["user_factors"], tables["item_factors"]
-    model.user_bias_, model.item_bias_ = tables["user_bias"], tables["item_bias"]
-    model.item_prior_ = trained.item_prior
+    model.restore(
+        users=interactions.users,
+        items=interactions.items,
+        seen=interactions.matrix,
+        arrays=trained.tables | {"item_prior": trained.item_prior},
+        # the ranks that trained the model, and the digest of the parameters they all ended with
+        info={"engine": "torchrun", "ranks": world, "parameters_digest": trained.digest},
+        trained_on=interactions.fingerprint(),
+    )
     model.best_epoch_, model.validation_ndcg_ = trained.best_epoch, trained.validation_ndcg
-    #: Ranks that trained the model, and the digest of the parameters they all ended with.
-    model.ranks_, model.parameters_digest_ = world, trained.digest  # type: ignore[attr-defined]
     return model
 
 

@@ -25,7 +25,8 @@ from unrated._atomic import atomic_path
 from unrated._version import __version__
 from unrated.errors import DataError
 
-FORMAT = "unrated-checkpoint/1"
+#: /2: the arrays are named by the epoch loop (``models/_training.py``); /1 files are ignored.
+FORMAT = "unrated-checkpoint/2"
 
 
 @dataclass(frozen=True, eq=False)
@@ -125,17 +126,6 @@ def resume(
     state = {name: saved.take(name, like) for name, like in initial.items()}
     checkpoint.restore_rng(rng, saved)
     return saved.epoch, state
-
-
-def record(
-    checkpoint: Checkpoint | None,
-    epoch: int,
-    state: dict[str, np.ndarray],
-    rng: np.random.Generator,
-) -> None:
-    """Save ``state`` after ``epoch`` epochs, if there is a checkpoint."""
-    if checkpoint is not None:
-        checkpoint.save(epoch, state, rng)
 
 
 def _digest(arrays: dict[str, np.ndarray]) -> str:

@@ -1,55 +1,29 @@
 """What the sampled-negative factor models (``mf``, ``bpr``) share.
 
-The epoch loop with early stopping, scoring, fold-in, cosine similar items, saved arrays.
+Training set-up (validation split, negative sampler, NDCG early stopping), scoring, fold-in,
+cosine similar items, saved arrays. The epochs run in ``_training.run_epochs``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import partial
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from unrated._checks import check_choice, check_float, check_int, take_array
 from unrated._memory import F32, F64, Cost, pairs_cost
-from unrated._progress import progress_bar
 from unrated.data.interactions import binary_matrix
 from unrated.data.negatives import RESAMPLE, SAMPLERS, NegativeSampler
-from unrated.errors import InvalidParameterError
-from unrated.models._checkpoint import record, resume, scalar_array
 from unrated.models._fold_in import fold_in
-from unrated.models._validation import EarlyStopping, carve_validation, ndcg_at_k
+from unrated.models._training import FitOptions, Trainer, Validation, run_epochs
+from unrated.models._validation import carve_validation, ndcg_at_k
 from unrated.models.base import Recommender
 
 #: Early stopping compares NDCG at this list length.
 VALIDATION_K = 20
-
-
-class Trainer(Protocol):
-    """One model's training state; ``epoch`` runs one pass, ``tables`` reads the factors."""
-
-    @property
-    def checkpointable(self) -> bool:
-        """Whether ``state``/``restore`` work (checkpoints); False for the PyTorch engine."""
-        ...
-
-    def epoch(self, number: int) -> float:
-        """Train one epoch (0-based); return the mean loss per positive."""
-        ...
-
-    def tables(self) -> dict[str, np.ndarray]:
-        """Current ``user_factors``, ``item_factors``, ``user_bias``, ``item_bias`` (float32)."""
-        ...
-
-    def state(self) -> dict[str, np.ndarray]:
-        """Everything ``epoch`` changes besides the random generator (live arrays, not copies)."""
-        ...
-
-    def restore(self, state: Mapping[str, np.ndarray]) -> None:
-        """Continue from what :meth:`state` returned."""
-        ...
 
 
 class FactorModel(Recommender):
@@ -139,7 +113,7 @@ class FactorModel(Recommender):
             pairs_cost(nnz, 8 * F32),
         ]
 
-    def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
+    def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator, options: FitOptions) -> None:
         binary = binary_matrix(matrix)
         binary.sort_indices()
         train, valid = binary, None
@@ -155,44 +129,22 @@ class FactorModel(Recommender):
             resample=self.resample,
             seed=int(rng.integers(2**62)),
         )
-        trainer = self._trainer(train, sampler, rng)
-        stopping = EarlyStopping(self.patience)
-        if self._checkpoint is not None and not trainer.checkpointable:
-            raise InvalidParameterError(
-                f"{type(self).__name__} saves checkpoints only with its numba engine: "
-                "use device='cpu' and tower=0, or fit without a checkpoint"
-            )
-        first, state = resume(self._checkpoint, rng, _snapshot(trainer, stopping, self, False))
-        if first:
-            prefix = "trainer."
-            own = {k.removeprefix(prefix): v for k, v in state.items() if k.startswith(prefix)}
-            trainer.restore(own)
-            stopping.restore(state)
-        stopped = bool(state["stopped"][0])
-        with progress_bar(self.epochs, type(self).key) as advance:
-            advance(first)
-            for epoch in range(first, first if stopped else self.epochs):
-                loss = trainer.epoch(epoch)
-                info = f"loss {loss:.4f}"
-                if valid is not None:
-                    tables = trainer.tables()
-                    score = ndcg_at_k(partial(_scores, tables), train, valid, VALIDATION_K)
-                    info += f"  valid ndcg@{VALIDATION_K} {score:.4f}"
-                    stopped = stopping.update(epoch + 1, score, partial(dict, tables))
-                state = _snapshot(trainer, stopping, self, stopped)
-                record(self._checkpoint, epoch + 1, state, rng)
-                advance(info=info)
-                if stopped:
-                    break
-        final = stopping.best_state if valid is not None else trainer.tables()
+        trained = run_epochs(
+            self._trainer(train, sampler, rng),
+            epochs=self.epochs,
+            rng=rng,
+            name=type(self).key,
+            options=options,
+            validation=None if valid is None else ndcg_validation(train, valid, self.patience),
+        )
+        final = trained.arrays
         self.user_factors_ = final["user_factors"]
         self.item_factors_ = final["item_factors"]
         self.user_bias_ = final["user_bias"]
         self.item_bias_ = final["item_bias"]
         self.item_prior_ = sampler.probabilities.astype(np.float32)
         #: Epoch whose factors were kept, and its validation NDCG (nan without validation).
-        self.best_epoch_ = stopping.best_epoch if valid is not None else self.epochs
-        self.validation_ndcg_ = stopping.best_score if valid is not None else float("nan")
+        self.best_epoch_, self.validation_ndcg_ = trained.best_epoch, trained.best_score
 
     def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
         if user_idx is not None:
@@ -208,7 +160,7 @@ class FactorModel(Recommender):
                 reg_per_positive=self._reg_per_positive(),
                 user_bias=self._has_user_bias(),
             )
-        return _scores(
+        return factor_scores(
             {
                 "user_factors": users,
                 "item_factors": self.item_factors_,
@@ -242,21 +194,16 @@ class FactorModel(Recommender):
         self.item_prior_ = take_array(arrays, "item_prior", np.float32, (n_items,))
 
 
-def _snapshot(
-    trainer: Trainer, stopping: EarlyStopping, model: FactorModel, stopped: bool
-) -> dict[str, np.ndarray]:
-    """The state a checkpoint holds after an epoch: trainer, early stopping, whether done."""
-    if model._checkpoint is None:
-        return {"stopped": scalar_array(stopped)}
-    trainer_state = {f"trainer.{name}": array for name, array in trainer.state().items()}
-    return (
-        trainer_state
-        | stopping.arrays(model.epochs, trainer.tables)
-        | {"stopped": scalar_array(stopped)}
-    )
+def ndcg_validation(train: sp.csr_matrix, valid: sp.csr_matrix, patience: int) -> Validation:
+    """Early stopping on NDCG@VALIDATION_K of the scores for ``valid`` (``train`` left out)."""
+
+    def score(tables: Mapping[str, np.ndarray]) -> float:
+        return ndcg_at_k(partial(factor_scores, tables), train, valid, VALIDATION_K)
+
+    return Validation(score, patience, f"ndcg@{VALIDATION_K}")
 
 
-def _scores(tables: Mapping[str, np.ndarray], users: np.ndarray | None) -> np.ndarray:
+def factor_scores(tables: Mapping[str, np.ndarray], users: np.ndarray | None) -> np.ndarray:
     """p_u·q_i + b_u + b_i for the given user rows (all rows of the tables when None)."""
     factors, bias = tables["user_factors"], tables["user_bias"]
     if users is not None:

@@ -11,6 +11,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -25,6 +26,7 @@ from unrated.data.io import read_interactions
 from unrated.errors import DataError, InvalidParameterError, NotFittedError, UnknownIdError
 from unrated.models._checkpoint import Checkpoint
 from unrated.models._topk import mask_items, top_k
+from unrated.models._training import FitOptions
 
 #: Scores are computed for at most this many (row, item) cells at once (float32: 256 MiB).
 BATCH_CELLS = 1 << 26
@@ -96,7 +98,11 @@ class Recommender(ABC):
     items_: IdIndex
     seen_: sp.csr_matrix
     trained_on_: str
-    _checkpoint: Checkpoint | None = None
+    #: Display names of the items (position-aligned with ``items_``), when given.
+    item_names_: np.ndarray | None = None
+    #: Facts about the training that are not learned arrays, e.g. the engine that trained
+    #: the model and its settings (JSON values; saved as model-file metadata).
+    info_: Mapping[str, Any] = MappingProxyType({})
     _popularity: tuple[sp.csr_matrix, np.ndarray] | None = None  # (seen_ it counts, counts)
 
     # ----------------------------------------------------------------- parameters
@@ -134,7 +140,9 @@ class Recommender(ABC):
         return f"{type(self).__name__}({params})"
 
     # ----------------------------------------------------------------- fitting
-    def fit(self, data: Any, *, checkpoint: str | Path | None = None) -> Self:
+    def fit(
+        self, data: Any, *, checkpoint: str | Path | None = None, progress: bool | None = None
+    ) -> Self:
         """Learn from ``data`` (Interactions, or anything :func:`read_interactions` reads).
 
         Args:
@@ -145,30 +153,70 @@ class Recommender(ABC):
                 resumes from it and ends with exactly the same arrays as an uninterrupted
                 one. A fit that ends deletes the file; one for other data or parameters is
                 ignored (and replaced). Other models ignore this.
+            progress: None shows a progress bar on stderr in a terminal and plain lines
+                elsewhere (the environment variable UNRATED_PROGRESS=auto/1/0 can say
+                otherwise); True forces bars; False shows nothing.
         """
         data = read_interactions(data)
-        self._check_params()
+        self.check_params()
         if data.nnz == 0:
             raise DataError("cannot fit on data without interactions")
         n_users, n_items = data.matrix.shape
         check_memory(type(self).__name__, self._memory_costs(n_users, n_items, data.nnz))
         for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]:
             delattr(self, name)
-        seed = getattr(self, "seed", 0)
-        self._checkpoint = (
+        options = FitOptions(
             None
             if checkpoint is None
-            else Checkpoint(checkpoint, self.key, self.get_params(), data.fingerprint())
+            else Checkpoint(checkpoint, self.key, self.get_params(), data.fingerprint()),
+            progress,
         )
-        try:
-            self._fit(data.matrix, np.random.default_rng(seed))
-            if self._checkpoint is not None:
-                self._checkpoint.remove()
-        finally:
-            self._checkpoint = None
+        self._fit(data.matrix, np.random.default_rng(getattr(self, "seed", 0)), options)
+        if options.checkpoint is not None:
+            options.checkpoint.remove()
         self.users_, self.items_ = data.users, data.items
         self.seen_ = data.matrix
         self.trained_on_ = data.fingerprint()
+        return self
+
+    def restore(
+        self,
+        *,
+        users: IdIndex,
+        items: IdIndex,
+        seen: sp.csr_matrix,
+        arrays: Mapping[str, np.ndarray],
+        info: Mapping[str, Any] | None = None,
+        item_names: Sequence[str] | None = None,
+        trained_on: str = "",
+    ) -> Self:
+        """Install learned state made elsewhere (a model file, an engine); returns ``self``.
+
+        Replaces any earlier learned state and cached results. ``arrays`` are what
+        :meth:`_arrays` gives (checked by the model); ``seen`` the users × items training
+        matrix; ``info`` the facts kept as :attr:`info_`; ``item_names`` one per item.
+
+        Raises:
+            ModelFileError: an array is missing or of the wrong dtype or shape.
+            DataError: ``seen`` or ``item_names`` does not match the vocabularies.
+        """
+        if seen.shape != (len(users), len(items)):
+            raise DataError(
+                f"the seen matrix has shape {seen.shape}, not ({len(users)}, {len(items)}) "
+                "(users, items)"
+            )
+        if item_names is not None and len(item_names) != len(items):
+            raise DataError(f"{len(item_names)} item names for {len(items)} items")
+        for name in [n for n in vars(self) if n.endswith("_") and not n.startswith("_")]:
+            delattr(self, name)
+        self._popularity = None
+        self.users_, self.items_, self.seen_ = users, items, seen
+        self._set_arrays(arrays)
+        if item_names is not None:
+            self.item_names_ = np.array(item_names, dtype=object)
+        if info:
+            self.info_ = MappingProxyType(dict(info))
+        self.trained_on_ = trained_on
         return self
 
     @property
@@ -439,6 +487,10 @@ class Recommender(ABC):
         item_ids = self.items_.take(item_idx).astype(object)
         return Recommendations(row_ids, item_ids, scores, item_idx)
 
+    def check_params(self) -> None:
+        """Raise InvalidParameterError naming the first bad hyperparameter (``fit`` calls it)."""
+        self._check_params()
+
     # ----------------------------------------------------------------- hooks
     def _check_params(self) -> None:  # noqa: B027 (optional hook)
         """Validate hyperparameters; raise InvalidParameterError naming the bad one."""
@@ -448,8 +500,11 @@ class Recommender(ABC):
         return []
 
     @abstractmethod
-    def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
-        """Learn from the users × items weight matrix (float32 CSR, sorted indices)."""
+    def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator, options: FitOptions) -> None:
+        """Learn from the users × items weight matrix (float32 CSR, sorted indices).
+
+        Iterative models hand ``options`` (checkpoint, progress) to ``_training.run_epochs``.
+        """
 
     @abstractmethod
     def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
@@ -472,7 +527,7 @@ class Recommender(ABC):
 
     @abstractmethod
     def _set_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
-        """Restore learned state from :meth:`_arrays`' output (checked by the caller's hooks)."""
+        """Restore learned state from :meth:`_arrays`' output, checking it; reset own caches."""
 
 
 def _unusable_histories(rows: list[int], unknown: list[list[Any]]) -> Exception:

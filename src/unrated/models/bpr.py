@@ -11,7 +11,8 @@ from unrated._checks import check_float
 from unrated._parallel import ThreadChoice
 from unrated.data.negatives import NegativeSampler
 from unrated.models._bpr_kernels import bpr_epoch
-from unrated.models._factors import FactorModel, Trainer
+from unrated.models._factors import FactorModel
+from unrated.models._training import Trainer
 
 #: Strata run at once (parallel width); fixed so that results never depend on the thread count.
 SLOTS = 4
@@ -86,7 +87,7 @@ class BPR(FactorModel):
 
 
 class _BPRTrainer:
-    checkpointable = True
+    """One epoch is one stratified SGD pass over every positive's triples."""
 
     def __init__(
         self,
@@ -95,15 +96,17 @@ class _BPRTrainer:
         sampler: NegativeSampler,
         rng: np.random.Generator,
     ) -> None:
-        n_users, n_items = positives.shape
-        scale = np.float32(0.1)
-        self.user_factors = rng.standard_normal((n_users, model.factors), np.float32) * scale
-        self.item_factors = rng.standard_normal((n_items, model.factors), np.float32) * scale
-        self.item_bias = np.zeros(n_items, np.float32)
+        self.shape = positives.shape
         self.keep = np.flatnonzero(sampler.has_negatives[sampler.users])
         self.sampler, self.rng, self.model = sampler, rng, model
         strata = (2 * SLOTS - 1) * SLOTS  # parallel regions per epoch
         self.threads = ThreadChoice(len(self.keep) * sampler.negatives / strata)
+
+    def setup(self) -> None:
+        (n_users, n_items), factors, scale = self.shape, self.model.factors, np.float32(0.1)
+        self.user_factors = self.rng.standard_normal((n_users, factors), np.float32) * scale
+        self.item_factors = self.rng.standard_normal((n_items, factors), np.float32) * scale
+        self.item_bias = np.zeros(n_items, np.float32)
 
     def epoch(self, number: int) -> float:
         negatives = self.sampler.draw(number)
@@ -127,12 +130,7 @@ class _BPRTrainer:
         return float(total) / max(len(rows) * int(negatives.shape[1]), 1)
 
     def tables(self) -> dict[str, np.ndarray]:
-        return {
-            "user_factors": self.user_factors.copy(),
-            "item_factors": self.item_factors.copy(),
-            "user_bias": np.zeros(len(self.user_factors), np.float32),
-            "item_bias": self.item_bias.copy(),
-        }
+        return self.state() | {"user_bias": np.zeros(len(self.user_factors), np.float32)}
 
     def state(self) -> dict[str, np.ndarray]:
         return {
@@ -145,3 +143,6 @@ class _BPRTrainer:
         self.user_factors = state["user_factors"]
         self.item_factors = state["item_factors"]
         self.item_bias = state["item_bias"]
+
+    def finish(self, tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return tables

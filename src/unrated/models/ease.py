@@ -12,6 +12,7 @@ import scipy.sparse as sp
 from unrated._checks import check_float, take_array
 from unrated._memory import F32, Cost, pairs_cost
 from unrated.data.interactions import binary_matrix
+from unrated.models._training import FitOptions
 from unrated.models.base import BATCH_CELLS, Recommender
 
 
@@ -51,7 +52,7 @@ class EASE(Recommender):
         )
         return [dense, pairs_cost(nnz, 3 * F32)]
 
-    def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
+    def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator, options: FitOptions) -> None:
         n_items = matrix.shape[1]
         binary = binary_matrix(matrix)
         gram = np.empty((n_items, n_items), dtype=np.float32)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 import numba
 import numpy as np
@@ -15,9 +14,10 @@ from unrated._parallel import ThreadChoice
 from unrated.data.negatives import NegativeSampler
 from unrated.errors import InvalidParameterError
 from unrated.models._checkpoint import scalar_array
-from unrated.models._factors import FactorModel, Trainer
+from unrated.models._factors import FactorModel
 from unrated.models._mf_torch import TorchEngine, cuda_available, import_torch
 from unrated.models._sgd_kernels import LOSSES, mf_epoch
+from unrated.models._training import Trainer
 
 DEVICES = ("cpu", "cuda", "auto")
 
@@ -142,6 +142,20 @@ class EmbeddingMF(FactorModel):
 MIN_PAIRS_PER_THREAD_REGION = 20_000
 
 
+def softmax_corrections(
+    positives: sp.csr_matrix, probabilities: np.ndarray, negatives: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sampled softmax's logQ terms: log(K·q_j) per item, log(1 − Σ_(i ∈ u) q_i) per user."""
+    counts = np.diff(positives.indptr)
+    mass = np.bincount(
+        np.repeat(np.arange(positives.shape[0]), counts),
+        weights=probabilities[positives.indices],
+        minlength=positives.shape[0],
+    )
+    log_q = np.log(np.maximum(negatives * probabilities, 1e-300))
+    return log_q, np.log(np.maximum(1.0 - mass, 1e-12))
+
+
 class _MFTrainer:
     """Feeds user-grouped batches and fresh negatives to the numba or torch engine."""
 
@@ -152,64 +166,49 @@ class _MFTrainer:
         sampler: NegativeSampler,
         rng: np.random.Generator,
     ) -> None:
-        n_users, n_items = positives.shape
-        factors = model.factors
-        scale = np.float32(0.1)
+        self.model, self.shape = model, positives.shape
+        self.indptr = positives.indptr.astype(np.int64)
+        self.items = positives.indices.astype(np.int32)
+        self.counts = np.diff(self.indptr)
+        self.users = np.flatnonzero((self.counts > 0) & sampler.has_negatives).astype(np.int64)
+        self.n_positives = int(self.counts[self.users].sum())
+        self.sampler, self.rng, self.batch_size = sampler, rng, model.batch_size
+        self.log_q, self.user_log_free = softmax_corrections(
+            positives, sampler.probabilities, model.negatives
+        )
+        self.loss = LOSSES.index(model.loss)
+        self.device = model.resolved_device()
+        pairs = min(self.batch_size, self.n_positives) * (model.negatives + 1)
+        self.threads = ThreadChoice(pairs, minimum=MIN_PAIRS_PER_THREAD_REGION)
+        self.learning_rate, self.regularization = model.learning_rate, model.regularization
+
+    def setup(self) -> None:
+        (n_users, n_items), factors, scale = self.shape, self.model.factors, np.float32(0.1)
         self._tables = {
-            "user_factors": (rng.standard_normal((n_users, factors), np.float32) * scale),
-            "item_factors": (rng.standard_normal((n_items, factors), np.float32) * scale),
+            "user_factors": (self.rng.standard_normal((n_users, factors), np.float32) * scale),
+            "item_factors": (self.rng.standard_normal((n_items, factors), np.float32) * scale),
             "user_bias": np.zeros(n_users, np.float32),
             "item_bias": np.zeros(n_items, np.float32),
         }
-        self.indptr = positives.indptr.astype(np.int64)
-        self.items = positives.indices.astype(np.int32)
-        counts = np.diff(self.indptr)
-        self.counts = counts
-        self.users = np.flatnonzero((counts > 0) & sampler.has_negatives).astype(np.int64)
-        self.n_positives = int(counts[self.users].sum())
-        self.sampler, self.rng, self.batch_size = sampler, rng, model.batch_size
-        q = sampler.probabilities
-        log_q = np.log(np.maximum(model.negatives * q, 1e-300))
-        mass = np.bincount(
-            np.repeat(np.arange(n_users), counts), weights=q[self.items], minlength=n_users
-        )
-        user_log_free = np.log(np.maximum(1.0 - mass, 1e-12))
-        self.loss = LOSSES.index(model.loss)
-        device = model.resolved_device()
-        self.engine: Any = None
-        pairs = min(self.batch_size, self.n_positives) * (model.negatives + 1)
-        self.threads = ThreadChoice(pairs, minimum=MIN_PAIRS_PER_THREAD_REGION)
-        if device != "cpu" or model.tower > 0:
+        self.engine: TorchEngine | None = None
+        if self.device != "cpu" or self.model.tower > 0:
             self.engine = TorchEngine(
                 self._tables,
                 self.indptr,
                 self.items,
-                device=device,
-                tower=model.tower,
+                device=self.device,
+                tower=self.model.tower,
                 loss=self.loss,
-                learning_rate=model.learning_rate,
-                regularization=model.regularization,
-                log_q=log_q,
-                user_log_free=user_log_free,
-                seed=int(rng.integers(2**62)),
+                learning_rate=self.learning_rate,
+                regularization=self.regularization,
+                log_q=self.log_q,
+                user_log_free=self.user_log_free,
+                seed=int(self.rng.integers(2**62)),
             )
-        else:
-            self.moments = tuple(
-                np.zeros_like(self._tables[name])
-                for name in (
-                    "user_factors",
-                    "user_factors",
-                    "item_factors",
-                    "item_factors",
-                    "user_bias",
-                    "user_bias",
-                    "item_bias",
-                    "item_bias",
-                )
-            )
-            self.step = 0
-        self.log_q, self.user_log_free = log_q, user_log_free
-        self.learning_rate, self.regularization = model.learning_rate, model.regularization
+            return
+        moments = ("user_factors", "item_factors", "user_bias", "item_bias")
+        self.moments = tuple(np.zeros_like(self._tables[n]) for n in moments for _ in range(2))
+        self.step = 0
 
     def epoch(self, number: int) -> float:
         negatives = self.sampler.draw(number)
@@ -248,11 +247,12 @@ class _MFTrainer:
         )
         return int(step), float(total)
 
-    @property
-    def checkpointable(self) -> bool:
-        return self.engine is None  # the torch engine's optimizer state stays in torch
-
     def state(self) -> dict[str, np.ndarray]:
+        if self.engine is not None:  # the torch engine's optimizer state stays in torch
+            raise InvalidParameterError(
+                "EmbeddingMF saves checkpoints only with its numba engine: "
+                "use device='cpu' and tower=0, or fit without a checkpoint"
+            )
         moments = {f"adam.{number}": array for number, array in enumerate(self.moments)}
         return self._tables | moments | {"step": scalar_array(self.step)}
 
@@ -262,6 +262,7 @@ class _MFTrainer:
         self.step = int(state["step"][0])
 
     def tables(self) -> dict[str, np.ndarray]:
-        if self.engine is not None:
-            return dict(self.engine.tables())
-        return {name: array.copy() for name, array in self._tables.items()}
+        return self.engine.tables() if self.engine is not None else dict(self._tables)
+
+    def finish(self, tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return tables

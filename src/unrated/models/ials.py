@@ -13,9 +13,8 @@ from threadpoolctl import threadpool_limits
 
 from unrated._checks import check_choice, check_float, check_int, take_array
 from unrated._memory import F32, F64, Cost, pairs_cost
-from unrated._progress import progress_bar
 from unrated.models import _ials_kernels as kernels
-from unrated.models._checkpoint import record, resume, scalar_array
+from unrated.models._training import FitOptions, run_epochs
 from unrated.models.base import Recommender
 
 CONFIDENCES = ("binary", "log", "linear")
@@ -182,42 +181,20 @@ class IALS(Recommender):
             pairs_cost(nnz, 6 * F32),
         ]
 
-    def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
+    def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator, options: FitOptions) -> None:
         self._gramian_cache = None
         conf = self._confidences(matrix)
-        conf_t, (n_users, n_items) = conf.T.tocsr(), conf.shape
-        conf_t.sort_indices()
-        scale = np.float32(0.1 / np.sqrt(self.factors))
-        users = rng.standard_normal((n_users, self.factors), dtype=np.float32) * scale
-        items = rng.standard_normal((n_items, self.factors), dtype=np.float32) * scale
-        weights = self._unobserved_weights(conf)
-        user_reg = self._row_regularization(conf, np.float64(weights.sum(dtype=np.float64)))
-        item_reg = self._row_regularization(conf_t, weights.astype(np.float64) * n_users)
-        ones_users, exact, loss = np.ones(n_users, np.float32), self.solver == "cholesky", np.nan
-        blas = self.factors >= BLAS_FACTORS
-        state = {"users": users, "items": items, "loss": scalar_array(loss)}
-        first, state = resume(self._checkpoint, rng, state)
-        users, items, loss = state["users"], state["items"], float(state["loss"][0])
-        with progress_bar(self.epochs, "ials") as advance:
-            advance(first)
-            for epoch in range(first, self.epochs):
-                gram = kernels.gramian(items, weights)
-                self._solve(conf, items, users, user_reg, gram, ones_users, exact=exact, blas=blas)
-                gram = kernels.gramian(users, ones_users)
-                objective = self._solve(
-                    conf_t, users, items, item_reg, gram, weights, exact=exact, blas=blas
-                )
-                loss = objective.sum(dtype=np.float64) + float(
-                    np.dot(user_reg, np.einsum("ij,ij->i", users, users, dtype=np.float64))
-                )
-                state = {"users": users, "items": items, "loss": scalar_array(loss)}
-                record(self._checkpoint, epoch + 1, state, rng)
-                advance(info=f"loss {loss:.6g}")
-        self.loss_ = loss
-        self.item_factors_, self.unobserved_weights_ = items, weights
+        trainer = _IALSTrainer(self, conf, rng)
+        trained = run_epochs(
+            trainer, epochs=self.epochs, rng=rng, name="ials", options=options, loss_format=".6g"
+        )
+        self.loss_ = trained.loss
+        self.item_factors_, self.unobserved_weights_ = trained.arrays["items"], trainer.weights
         # users were solved against the previous epoch's items: solve them once more, exactly,
         # against the final ones (so a user's fold-in reproduces their row), from where they are
-        self.user_factors_ = self._fold_in(conf, confidences=True, start=users, blas=blas)
+        self.user_factors_ = self._fold_in(
+            conf, confidences=True, start=trained.arrays["users"], blas=trainer.blas
+        )
 
     def _solve(
         self,
@@ -308,3 +285,52 @@ class IALS(Recommender):
         n_users, n_items, d = len(self.users_), len(self.items_), self.factors
         for name, shape in zip(ARRAYS, ((n_users, d), (n_items, d), (n_items,)), strict=True):
             setattr(self, name + "_", take_array(arrays, name, np.float32, shape))
+
+
+class _IALSTrainer:
+    """One epoch solves every user against the items, then every item against the users."""
+
+    def __init__(self, model: IALS, conf: sp.csr_matrix, rng: np.random.Generator) -> None:
+        self.model, self.conf, self.rng = model, conf, rng
+        self.weights = model._unobserved_weights(conf)
+        self.blas = model.factors >= BLAS_FACTORS
+
+    def setup(self) -> None:
+        model, conf = self.model, self.conf
+        self.conf_t = conf.T.tocsr()
+        self.conf_t.sort_indices()
+        (n_users, n_items), f = conf.shape, model.factors
+        scale = np.float32(0.1 / np.sqrt(f))
+        self.users = self.rng.standard_normal((n_users, f), dtype=np.float32) * scale
+        self.items = self.rng.standard_normal((n_items, f), dtype=np.float32) * scale
+        weights = self.weights
+        self.user_reg = model._row_regularization(conf, np.float64(weights.sum(dtype=np.float64)))
+        self.item_reg = model._row_regularization(self.conf_t, weights.astype(np.float64) * n_users)
+        self.ones = np.ones(n_users, np.float32)
+
+    def epoch(self, number: int) -> float:
+        """Returns the training objective after the epoch."""
+        model, exact, blas = self.model, self.model.solver == "cholesky", self.blas
+        users, items, weights = self.users, self.items, self.weights
+        gram = kernels.gramian(items, weights)
+        model._solve(
+            self.conf, items, users, self.user_reg, gram, self.ones, exact=exact, blas=blas
+        )
+        gram = kernels.gramian(users, self.ones)
+        objective = model._solve(
+            self.conf_t, users, items, self.item_reg, gram, weights, exact=exact, blas=blas
+        )
+        penalty = np.dot(self.user_reg, np.einsum("ij,ij->i", users, users, dtype=np.float64))
+        return float(objective.sum(dtype=np.float64) + float(penalty))
+
+    def tables(self) -> dict[str, np.ndarray]:
+        return {"users": self.users, "items": self.items}
+
+    def state(self) -> dict[str, np.ndarray]:
+        return self.tables()
+
+    def restore(self, state: Mapping[str, np.ndarray]) -> None:
+        self.users, self.items = state["users"], state["items"]
+
+    def finish(self, tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return tables

@@ -14,6 +14,7 @@ from unrated._memory import F32, Cost, pairs_cost
 from unrated._progress import progress_bar
 from unrated.data.interactions import binary_matrix
 from unrated.models._topk import top_k
+from unrated.models._training import FitOptions
 from unrated.models.base import BATCH_CELLS, Recommender
 
 SIMILARITIES = ("rp3", "cosine", "bm25")
@@ -132,14 +133,16 @@ class ItemKNN(Recommender):
             pairs_cost(nnz, 12 * F32),
         ]
 
-    def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
+    def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator, options: FitOptions) -> None:
         left, right, scale = self._factors(matrix)
         n_items = left.shape[0]
         keep = min(self.neighbors, max(n_items - 1, 1))
         rows_per_block = max(1, BATCH_CELLS // max(n_items, 1))
         indices, data = [], []
         starts = range(0, n_items, rows_per_block)
-        with progress_bar(len(starts) if len(starts) > 2 else 0, "item-knn") as advance:
+        with progress_bar(
+            len(starts) if len(starts) > 2 else 0, "item-knn", show=options.progress
+        ) as advance:
             for start in starts:
                 stop = min(start + rows_per_block, n_items)
                 block = (left[start:stop] @ right).toarray()

@@ -9,6 +9,7 @@ import scipy.sparse as sp
 
 from unrated._checks import take_array
 from unrated._memory import F64, Cost
+from unrated.models._training import FitOptions
 from unrated.models.base import Recommender
 
 
@@ -28,7 +29,7 @@ class Popular(Recommender):
         """One count per item (no parameter changes it)."""
         return [Cost(F64 * n_items, f"{n_items:,} item counts", "keep fewer items")]
 
-    def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator) -> None:
+    def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator, options: FitOptions) -> None:
         self.counts_ = np.bincount(matrix.indices, minlength=matrix.shape[1]).astype(np.float32)
 
     def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
