@@ -353,9 +353,16 @@ ODD_PATHS = [
 ]
 
 
+def flat_routes(routes: Any) -> Iterator[Any]:
+    """The routes, those of included routers among them (FastAPI keeps a router as one entry)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        yield from flat_routes(inner.routes) if inner is not None else [route]
+
+
 def concrete_requests(app: Any) -> Iterator[tuple[str, str]]:
     """(method, path) for every route of ``app``, path parameters filled in."""
-    for route in app.routes:
+    for route in flat_routes(app.routes):
         if isinstance(route, Mount):
             yield "GET", route.path + "/app.js"
         elif isinstance(route, APIRoute | Route):

@@ -2,43 +2,35 @@
 
 The model is loaded once, at start-up, and never changed: ``POST /reload`` (API key
 required) or SIGHUP loads the file again into a new :class:`ServedModel` and swaps one
-reference, so requests in flight finish on the model they started with. Each request reads
-the reference once. Endpoints run on the event loop except batches, which go to a thread.
+reference, so requests in flight finish on the model they started with. This module only
+wires the app: lifespan (load, SIGHUP), middleware, error handlers, the endpoints of
+:mod:`unrated.serving.routes` and the page's static files.
 """
 
-# No ``from __future__ import annotations`` here: FastAPI reads the endpoints' annotations,
-# and the ones carrying per-app limits (KQuery, RecommendRequest) are local to create_app.
+from __future__ import annotations
+
 import asyncio
 import contextlib
 import json
-import logging
 import os
 import signal
 import threading
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Annotated, cast
 
-from fastapi import Depends, FastAPI, Query
-from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import FileResponse, Response
+from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from unrated._version import __version__
 from unrated.serving import schemas
 from unrated.serving.access_log import AccessLog
-from unrated.serving.api_key import ApiKeyGate, api_key_guard, check_api_key
-from unrated.serving.guards import BodyLimit, add_error_handlers, error_response, json_response
+from unrated.serving.api_key import ApiKeyGate, check_api_key
+from unrated.serving.guards import BodyLimit, add_error_handlers
+from unrated.serving.routes import STATIC, make_router
 from unrated.serving.served import ServedModel
 from unrated.serving.service import ModelService
 
-logger = logging.getLogger("uvicorn.error")
-STATIC = Path(__file__).parent / "static"
 #: The environment variable through which ``unrated serve --workers N`` configures workers.
 CONFIG_VARIABLE = "UNRATED_SERVE_CONFIG"
-
-UserQuery = Annotated[str, Query(min_length=1, max_length=1000, description="A user id.")]
-ItemQuery = Annotated[str, Query(min_length=1, max_length=1000, description="An item id.")]
 
 
 def create_app(
@@ -100,199 +92,19 @@ def create_app(
         app.add_middleware(ApiKeyGate, api_key=wanted)
     if access_log:  # outermost: refusals are logged too
         app.add_middleware(AccessLog)
-    guard = [Depends(api_key_guard(wanted))] if wanted is not None else []
-    KQuery = Annotated[int, Query(ge=1, le=max_k, description="List length.")]
-    RecommendRequest, HistoryRequest = schemas.limited_requests(max_k, max_batch)
-
-    @app.get("/health", response_model=schemas.Health, tags=["service"])
-    async def health() -> Response:
-        """The service's state and the model it serves (no API key needed)."""
-        current = service.current
-        meta, report = current.metadata, current.ann
-        return json_response(
-            {
-                "status": "ok",
-                "model": meta.get("model", ""),
-                "params": current.model.get_params(),
-                "unrated_version": __version__,
-                "model_unrated_version": meta.get("unrated_version", ""),
-                "trained_on": meta.get("trained_on", ""),
-                "users": current.n_users,
-                "items": current.n_items,
-                "item_names": current.has_names,
-                "generation": current.generation,
-                "loaded_at": current.loaded_at,
-                "ann": None
-                if report is None
-                else {
-                    "recall": report.recall,
-                    "k": report.k,
-                    "sample_users": report.sample_users,
-                    "build_seconds": report.build_seconds,
-                    "ef": report.ef,
-                },
-                "api_key_required": wanted is not None,
-                "fallback_popular": fallback_popular,
-                "limits": {
-                    "max_k": max_k,
-                    "max_batch": max_batch,
-                    "max_body_bytes": max_body_bytes,
-                },
-            }
+    app.include_router(
+        make_router(
+            service,
+            wanted=wanted,
+            fallback_popular=fallback_popular,
+            max_k=max_k,
+            max_batch=max_batch,
+            max_body_bytes=max_body_bytes,
+            supervisor_pid=supervisor_pid,
         )
-
-    @app.get(
-        "/recommend",
-        response_model=schemas.UserRecommendations,
-        dependencies=guard,
-        tags=["recommend"],
     )
-    async def recommend(
-        user: UserQuery,
-        k: KQuery = 10,
-        exclude: Annotated[
-            list[str], Query(description="Item ids to leave out (repeat, or separate by commas).")
-        ] = [],  # noqa: B006 (FastAPI copies defaults)
-        exclude_seen: bool = True,
-        fallback: Annotated[
-            bool | None, Query(description="Popular items for unknown users.")
-        ] = None,
-        explain: Annotated[bool, Query(description="Add 'because' to each item.")] = False,
-    ) -> Response:
-        """Top-k items for one known user (seen items left out)."""
-        excluded = [part for value in exclude for part in value.split(",") if part]
-        result = service.current.recommend_users(
-            [user],
-            k,
-            exclude=excluded,
-            exclude_seen=exclude_seen,
-            fallback=fallback_popular if fallback is None else fallback,
-            because=explain,
-        )
-        return json_response(result[0])
-
-    @app.post(
-        "/recommend",
-        response_model=schemas.RecommendResponse,
-        dependencies=guard,
-        tags=["recommend"],
-    )
-    async def recommend_many(request: RecommendRequest) -> Response:  # type: ignore[valid-type]
-        """Top-k items for many users at once (at most the batch limit)."""
-        body = cast(schemas.RecommendRequest, request)
-        current = service.current
-        results = await run_in_threadpool(
-            current.recommend_users,
-            body.users,
-            body.k,
-            exclude=body.exclude,
-            exclude_seen=body.exclude_seen,
-            fallback=fallback_popular if body.fallback is None else body.fallback,
-        )
-        return json_response({"results": results})
-
-    @app.post(
-        "/recommend/history",
-        response_model=schemas.HistoryResponse,
-        dependencies=guard,
-        tags=["recommend"],
-    )
-    async def recommend_history(request: HistoryRequest) -> Response:  # type: ignore[valid-type]
-        """Top-k items for a new visitor's basket (fold-in: no retraining).
-
-        A basket with no item the model knows is a 404 naming its items, unless the
-        fallback is asked for: then the most popular items, flagged. An empty one is a 422.
-        """
-        body = cast(schemas.HistoryRequest, request)
-        result = service.current.recommend_basket(
-            body.items,
-            body.k,
-            exclude_seen=body.exclude_seen,
-            fallback=fallback_popular if body.fallback is None else body.fallback,
-        )
-        return json_response(result)
-
-    @app.get(
-        "/similar", response_model=schemas.SimilarResponse, dependencies=guard, tags=["recommend"]
-    )
-    async def similar(item: ItemQuery, k: KQuery = 10) -> Response:
-        """The items most similar to one item ("bought X also bought")."""
-        return json_response(service.current.similar(item, k))
-
-    @app.get("/users", response_model=schemas.UserList, dependencies=guard, tags=["catalogue"])
-    async def list_users(
-        offset: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 20
-    ) -> Response:
-        """A page of the user ids the model knows."""
-        current = service.current
-        return json_response({"total": current.n_users, "users": current.list_users(offset, limit)})
-
-    @app.get(
-        "/users/{user}", response_model=schemas.UserResponse, dependencies=guard, tags=["catalogue"]
-    )
-    async def get_user(user: str, limit: Annotated[int, Query(ge=1, le=10_000)] = 100) -> Response:
-        """What a user has in the training data, heaviest first."""
-        return json_response(service.current.user_history(user, limit))
-
-    @app.get("/items", response_model=schemas.ItemList, dependencies=guard, tags=["catalogue"])
-    async def search_items(
-        q: Annotated[str, Query(max_length=200, description="Part of an id or name.")] = "",
-        limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    ) -> Response:
-        """Items whose id or name contains ``q``, most popular first."""
-        return json_response({"items": service.current.search_items(q, limit)})
-
-    @app.get(
-        "/items/{item}", response_model=schemas.ItemResponse, dependencies=guard, tags=["catalogue"]
-    )
-    async def get_item(item: str) -> Response:
-        """An item's name and how many users have it."""
-        return json_response(service.current.item_info(item))
-
-    @app.post(
-        "/reload",
-        response_model=schemas.ReloadResponse,
-        dependencies=guard,
-        tags=["service"],
-        responses={403: {"model": schemas.ErrorResponse}, 409: {"model": schemas.ErrorResponse}},
-    )
-    async def reload() -> Response:
-        """Load the model file again and swap it in; requests in flight finish on the old one.
-
-        Needs the API key (403 when the server has none: send SIGHUP instead). 409 when the
-        file cannot be loaded: the previous model stays in service.
-        """
-        if wanted is None:
-            return error_response(
-                403, "Forbidden", "reload over HTTP needs 'unrated serve --api-key'; send SIGHUP"
-            )
-        served, seconds = await service.reload()
-        workers = None
-        if supervisor_pid is not None:
-            os.kill(supervisor_pid, signal.SIGHUP)
-            workers = "every worker is being replaced in turn with the new model"
-        return json_response(
-            {
-                "reloaded": True,
-                "model": served.metadata.get("model", ""),
-                "generation": served.generation,
-                "seconds": seconds,
-                "workers": workers,
-            }
-        )
-
-    @app.get("/", include_in_schema=False)
-    async def page() -> Response:
-        return FileResponse(STATIC / "index.html", headers=_PAGE_HEADERS)
-
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     return app
-
-
-_PAGE_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:",
-    "X-Content-Type-Options": "nosniff",
-}
 
 
 def app_from_environment() -> FastAPI:
