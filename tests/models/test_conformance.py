@@ -1,7 +1,8 @@
-"""The contract every registered model keeps (parametrised over MODELS)."""
+"""The contract every registered model keeps (parametrised over MODELS by the `key` fixture)."""
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,6 @@ NDCG_FLOORS = {
 #: so it matches recommend approximately (top-10 overlap) rather than exactly.
 APPROXIMATE_FOLD_IN = {"bpr", "mf"}
 PERSONAL = [key for key in MODELS if key != "popular"]
-ALL = list(MODELS)
 
 
 def fitted(key: str, data: ur.Interactions) -> ur.Recommender:
@@ -39,9 +39,8 @@ def test_checkerboard_top1_is_the_missing_item(key: str, checkerboard: ur.Intera
     assert recs.item_ids[:, 0].tolist() == list(range(8))
 
 
-@pytest.mark.parametrize("key", ALL)
-def test_never_recommends_seen_items(key: str, ml100k_split: ur.Split) -> None:
-    model = fitted(key, ml100k_split.train)
+def test_never_recommends_seen_items(ml100k_model: ur.Recommender) -> None:
+    model = ml100k_model
     recs = model.recommend(model.users_.ids, k=50)
     seen = model.seen_
     rows = np.repeat(np.arange(len(recs)), 50)
@@ -50,9 +49,8 @@ def test_never_recommends_seen_items(key: str, ml100k_split: ur.Split) -> None:
     assert all(len(set(row)) == 50 for row in recs.item_idx.tolist())
 
 
-@pytest.mark.parametrize("key", ALL)
-def test_batch_equals_single(key: str, ml100k_split: ur.Split) -> None:
-    model = fitted(key, ml100k_split.train)
+def test_batch_equals_single(ml100k_model: ur.Recommender) -> None:
+    model = ml100k_model
     users = model.users_.ids[:25]
     batch = model.recommend(users, k=10)
     for row, user in enumerate(users):
@@ -62,9 +60,8 @@ def test_batch_equals_single(key: str, ml100k_split: ur.Split) -> None:
         np.testing.assert_array_equal(single.scores[0], batch.scores[row])
 
 
-@pytest.mark.parametrize("key", ALL)
-def test_fold_in_of_a_training_row_equals_recommend(key: str, ml100k_split: ur.Split) -> None:
-    model = fitted(key, ml100k_split.train)
+def test_fold_in_of_a_training_row_equals_recommend(key: str, ml100k_model: ur.Recommender) -> None:
+    model = ml100k_model
     users = model.users_.ids[:20]
     histories = []
     for user in users:
@@ -87,9 +84,8 @@ def test_fold_in_of_a_training_row_equals_recommend(key: str, ml100k_split: ur.S
     assert folded.item_idx.tolist() == known.item_idx.tolist()
 
 
-@pytest.mark.parametrize("key", ALL)
-def test_save_load_gives_identical_scores(key: str, ml100k_split: ur.Split, tmp_path: Path) -> None:
-    model = fitted(key, ml100k_split.train)
+def test_save_load_gives_identical_scores(ml100k_model: ur.Recommender, tmp_path: Path) -> None:
+    model = ml100k_model
     path = save_model(model, tmp_path / "model.unrated")
     loaded = load_model(path)
     assert type(loaded) is type(model)
@@ -104,11 +100,8 @@ def test_save_load_gives_identical_scores(key: str, ml100k_split: ur.Split, tmp_
     )
 
 
-@pytest.mark.parametrize("key", ALL)
-def test_refit_replaces_state(
-    key: str, ml100k_split: ur.Split, checkerboard: ur.Interactions
-) -> None:
-    model = fitted(key, ml100k_split.train)
+def test_refit_replaces_state(ml100k_model: ur.Recommender, checkerboard: ur.Interactions) -> None:
+    model = copy.deepcopy(ml100k_model)  # the shared fit stays as it is
     model.fit(checkerboard)
     assert len(model.items_) == 8
     assert model.recommend([0], k=3).item_ids.shape == (1, 3)
@@ -116,7 +109,6 @@ def test_refit_replaces_state(
         model.recommend(["900"])  # users of the first data set are gone
 
 
-@pytest.mark.parametrize("key", ALL)
 def test_errors(key: str, checkerboard: ur.Interactions) -> None:
     model = MODELS[key]()
     with pytest.raises(ur.NotFittedError, match="not fitted yet"):
@@ -130,7 +122,6 @@ def test_errors(key: str, checkerboard: ur.Interactions) -> None:
         model.similar_items([42])
 
 
-@pytest.mark.parametrize("key", ALL)
 def test_similar_items_exclude_the_item_itself(key: str, checkerboard: ur.Interactions) -> None:
     model = fitted(key, checkerboard)
     recs = model.similar_items(list(range(8)), k=7)
@@ -138,7 +129,6 @@ def test_similar_items_exclude_the_item_itself(key: str, checkerboard: ur.Intera
         assert item not in recs.item_idx[row].tolist()
 
 
-@pytest.mark.parametrize("key", ALL)
 def test_unknown_history_items_are_counted(key: str, checkerboard: ur.Interactions) -> None:
     model = fitted(key, checkerboard)
     recs = model.recommend_history([[0, 1, 1234], [5, 999, 998]], k=2)
@@ -146,7 +136,6 @@ def test_unknown_history_items_are_counted(key: str, checkerboard: ur.Interactio
     assert 0 not in recs.item_idx[0].tolist() and 1 not in recs.item_idx[0].tolist()
 
 
-@pytest.mark.parametrize("key", ALL)
 def test_a_history_without_a_known_item_is_refused_unless_the_fallback_is_asked(key: str) -> None:
     # Item j is had by users 0..j: popularity 1, 2, ..., 6, so the popular order is 5, 4, ...
     pairs = [(user, item) for item in range(6) for user in range(item + 1)]
@@ -185,8 +174,9 @@ def test_a_history_without_a_known_item_is_refused_unless_the_fallback_is_asked(
     assert model.similar_items([0], k=2).to_frame().columns[0] == "query_item_id"
 
 
-@pytest.mark.parametrize("key", ALL)
-def test_ndcg_floor_on_movielens(key: str, ml100k_split: ur.Split) -> None:
-    report = ur.evaluate(fitted(key, ml100k_split.train), ml100k_split, k=20)
+def test_ndcg_floor_on_movielens(
+    key: str, ml100k_model: ur.Recommender, ml100k_split: ur.Split
+) -> None:
+    report = ur.evaluate(ml100k_model, ml100k_split, k=20)
     assert report.n_users == 943
     assert report.summary()["ndcg@20"] >= NDCG_FLOORS[key]
