@@ -35,3 +35,8 @@ def test_test_file_with_other_ids_is_reindexed(ml100k_split: ur.Split) -> None:
 def test_bad_k(ml100k_split: ur.Split) -> None:
     with pytest.raises(ur.InvalidParameterError, match="k must be"):
         ur.evaluate(ur.Popular().fit(ml100k_split.train), ml100k_split, k=0)
+
+
+def test_unfitted_model_is_refused(ml100k_split: ur.Split) -> None:
+    with pytest.raises(ur.NotFittedError, match="This EASE instance is not fitted yet"):
+        ur.evaluate(ur.EASE(), ml100k_split)
