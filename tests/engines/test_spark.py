@@ -51,6 +51,9 @@ def test_exported_factors_recommend_as_a_numpy_top_k(fitted: Path, ml100k_split_
     # the ids are numbered as read_interactions numbers them
     assert np.array_equal(model.users_.ids, train.users.ids)
     assert np.array_equal(model.items_.ids, train.items.ids)
+    # the engine's ALS settings travel in the model file's info
+    assert model.info_["engine"] == "spark"
+    assert model.info_["spark_params"]["rank"] == model.factors  # type: ignore[attr-defined]
 
     scores = model.user_factors_ @ model.item_factors_.T  # type: ignore[attr-defined]
     seen = train.matrix.tocoo()

@@ -57,6 +57,8 @@ def test_both_ranks_end_with_the_saved_parameters(fitted: tuple[Path, str]) -> N
     for name in ("user_factors_", "item_factors_", "user_bias_", "item_bias_"):
         digest.update(np.ascontiguousarray(getattr(model, name), dtype=np.float32).tobytes())
     assert digest.hexdigest() == found.group(2)
+    # the ranks and the digest travel in the model file's info
+    assert model.info_ == {"engine": "torchrun", "ranks": 2, "parameters_digest": found.group(2)}
 
 
 def test_ndcg_within_002_of_a_single_process_fit(
