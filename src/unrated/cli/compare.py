@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from unrated._progress import progress_bar
 from unrated.cli import app
+from unrated.cli._display import plain, shown
 from unrated.cli._options import ItemCol, TimeCol, UserCol, WeightCol, console, parse_ks, read_data
 from unrated.errors import InvalidParameterError
 
@@ -85,7 +86,9 @@ def compare_command(
 
         paths = write_report(comparison, report)
         console.print(
-            f"report: {escape(str(paths['html']))} (and results.json, results.csv, PNGs)",
+            Text.assemble(
+                "report: ", shown(paths["html"]), " (and results.json, results.csv, PNGs)"
+            ),
             soft_wrap=True,
         )
 
@@ -113,20 +116,20 @@ def print_leaderboard(comparison: Comparison) -> None:
     from unrated.evaluation.protocol import PROTOCOL_NOTE
 
     cutoff = max(comparison.k)
-    shown = [f"ndcg@{cutoff}", f"recall@{cutoff}"]
+    metrics = [f"ndcg@{cutoff}", f"recall@{cutoff}"]
     if console.width >= 120:
-        shown.append(f"truncated_recall@{cutoff}")
+        metrics.append(f"truncated_recall@{cutoff}")
     title = f"{comparison.split.protocol}: {comparison.best.report.n_users:,} users"
-    console.print(escape(title), soft_wrap=False)
+    console.print(shown(title), soft_wrap=False)
     table = Table()
     table.add_column("#", justify="right")
     table.add_column("model", overflow="fold")
-    for column in (*map(metric_label, shown), "vs best", "fit s", "rec s", "MiB"):
+    for column in (*map(metric_label, metrics), "vs best", "fit s", "rec s", "MiB"):
         table.add_column(column, justify="right", overflow="fold")
     for rank, result in enumerate(comparison.results, start=1):
         cells = [
             f"{result.intervals[m].mean:.4f}\n[dim]±{_half(result.intervals[m]):.4f}[/]"
-            for m in shown
+            for m in metrics
         ]
         test = result.versus_best
         versus = (
@@ -140,7 +143,7 @@ def print_leaderboard(comparison: Comparison) -> None:
         memory = result.peak_memory_bytes
         table.add_row(
             str(rank),
-            escape(result.spec),
+            shown(result.spec),
             *cells,
             versus,
             f"{result.fit_seconds:.1f}",
@@ -159,13 +162,13 @@ def print_leaderboard(comparison: Comparison) -> None:
     for result in comparison.results:
         if result.sampled:
             values = ", ".join(f"{k} {v:.4f}" for k, v in result.sampled.items())
-            console.print(f"[red]sampled[/] {escape(result.spec)}: {values}")
+            console.print(Text.assemble(("sampled", "red"), " ", shown(result.spec), f": {values}"))
 
 
 def _warm_ups(comparison: Comparison) -> str:
     """The warm-up times worth mentioning, e.g. ``"bpr 17.1 s, mf 23.5 s"``."""
     slow = [r for r in comparison.results if r.warmup_seconds >= 0.5]
-    return ", ".join(f"{escape(r.spec)} {r.warmup_seconds:.1f} s" for r in slow) or "all < 0.5 s"
+    return ", ".join(f"{plain(r.spec)} {r.warmup_seconds:.1f} s" for r in slow) or "all < 0.5 s"
 
 
 def _half(interval: Interval) -> float:

@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from unrated._progress import progress_bar
 from unrated.cli import app
+from unrated.cli._display import shown
 from unrated.cli._options import ItemCol, TimeCol, UserCol, WeightCol, console, fmt, read_data
 
 study_app = typer.Typer(
@@ -80,7 +81,7 @@ def negatives_command(
         print(json.dumps(rows, indent=2))
         return
     title = f"negative sampling for mf: {train} → {test} (full ranking)"
-    console.print(escape(title), soft_wrap=False)
+    console.print(shown(title), soft_wrap=False)
     table = Table()
     table.add_column("setting")
     for column in ("NDCG@20", "Recall@20", "coverage@20", "pair acc.", "fit s"):
@@ -106,4 +107,4 @@ def negatives_command(
         soft_wrap=False,
     )
     if path is not None:
-        console.print(f"plot: {escape(str(path))}", soft_wrap=True)
+        console.print(Text.assemble("plot: ", shown(path)), soft_wrap=True)

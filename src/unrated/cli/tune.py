@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from unrated._progress import progress_bar
 from unrated.cli import app
+from unrated.cli._display import shown
 from unrated.cli._options import ItemCol, TimeCol, UserCol, WeightCol, console, read_data
 
 if TYPE_CHECKING:
@@ -64,20 +65,20 @@ def tune_command(
         )
     label = metric_label(metric)
     title = f"{model}: best trials by {label} on validation ({result.validation})"
-    console.print(escape(title), soft_wrap=False)
+    console.print(shown(title), soft_wrap=False)
     table = Table()
     table.add_column("trial", justify="right")
     table.add_column(label, justify="right")
     table.add_column("spec", overflow="fold")
     best_rows = result.trials.drop_nulls("value").sort("value", descending=True).head(5)
     for row in best_rows.iter_rows(named=True):
-        table.add_row(str(row["trial"]), f"{row['value']:.4f}", escape(row["spec"]))
+        table.add_row(str(row["trial"]), f"{row['value']:.4f}", shown(row["spec"]))
     console.print(table)
     console.print(_verdict(result, label), soft_wrap=False)
     console.print(f"{len(result.trials)} trials in {result.seconds:.0f} s", soft_wrap=False)
     if out is not None:
         _write_history(result, out)
-    console.print(f"spec: {escape(result.best_spec)}", soft_wrap=True)
+    console.print(Text.assemble("spec: ", shown(result.best_spec)), soft_wrap=True)
     if test is not None:
         _check_on_test(data, test, result, seed)
 
@@ -107,8 +108,8 @@ def _write_history(result: TuneResult, out: Path) -> None:
     with atomic_path(out / "trials.csv") as temporary:
         result.trials.write_csv(temporary)
     plot = plot_tuning(result.trials, result.metric, out / "tuning.png")
-    console.print(f"trials: {escape(str(out / 'trials.csv'))}", soft_wrap=True)
-    console.print(f"plot: {escape(str(plot))}", soft_wrap=True)
+    console.print(Text.assemble("trials: ", shown(out / "trials.csv")), soft_wrap=True)
+    console.print(Text.assemble("plot: ", shown(plot)), soft_wrap=True)
 
 
 def _check_on_test(data: Interactions, test: Path, result: TuneResult, seed: int) -> None:
