@@ -32,7 +32,7 @@ _EXPORTS = {
     "UnratedWarning": "unrated.errors",
     "Report": "unrated.evaluation.protocol",
     "evaluate": "unrated.evaluation.protocol",
-    "Recommendations": "unrated.models.base",
+    "Recommendations": "unrated.models.recommendations",
     "Recommender": "unrated.models.base",
     "BPR": "unrated.models.bpr",
     "EASE": "unrated.models.ease",
@@ -110,11 +110,12 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
         UnratedWarning,
     )
     from unrated.evaluation.protocol import Report, evaluate
-    from unrated.models.base import Recommendations, Recommender
+    from unrated.models.base import Recommender
     from unrated.models.bpr import BPR
     from unrated.models.ease import EASE
     from unrated.models.embedding_mf import EmbeddingMF
     from unrated.models.ials import IALS
     from unrated.models.item_knn import ItemKNN
     from unrated.models.popular import Popular
+    from unrated.models.recommendations import Recommendations
     from unrated.models.registry import MODELS, make_model

@@ -74,18 +74,31 @@ def test_ann_finds_the_exact_top_k(factor_model: TinyFactors) -> None:
     seen = factor_model.seen_
     exact = factor_model.recommend(factor_model.users_.ids[:50], k=10)
     for user in range(50):
-        found, scores = ann.query(user, 10, seen.indices[seen.indptr[user] : seen.indptr[user + 1]])
+        found, scores = ann.query(user, 10, excluded=seen[user])
         assert np.intersect1d(found, exact.item_idx[user]).size >= 9
-        np.testing.assert_allclose(scores[0], exact.scores[user, 0], rtol=1e-5)
+        assert not np.isin(found, seen[user].indices).any()
+        np.testing.assert_allclose(scores[0, 0], exact.scores[user, 0], rtol=1e-5)
+
+
+def test_ann_leaves_out_blocked_items_and_its_seen_row(factor_model: TinyFactors) -> None:
+    ann = build_ann(factor_model, k=10, sample_users=50)
+    seen = factor_model.seen_[3]
+    blocked = np.zeros(len(factor_model.items_), dtype=bool)
+    blocked[factor_model.rank_positions(np.array([3]), 4)[0][0]] = True  # the exact top 4
+    found, _ = ann.query(3, 10, excluded=seen, blocked=blocked)
+    exact, _ = factor_model.rank_positions(np.array([3]), 10, blocked=blocked)
+    assert not np.isin(found, seen.indices).any() and not blocked[found].any()
+    assert np.intersect1d(found, exact).size >= 9
 
 
 def test_ann_pads_when_few_items_remain(factor_model: TinyFactors) -> None:
     ann = build_ann(factor_model, sample_users=10)
     n_items = len(factor_model.items_)
-    found, scores = ann.query(0, 5, np.arange(n_items - 3))
-    assert found.tolist()[3:] == [-1, -1]
-    assert sorted(found.tolist()[:3]) == [n_items - 3, n_items - 2, n_items - 1]
-    assert np.isneginf(scores[3:]).all()
+    blocked = np.arange(n_items) < n_items - 3
+    found, scores = ann.query(0, 5, blocked=blocked)
+    assert found[0].tolist()[3:] == [-1, -1]
+    assert sorted(found[0].tolist()[:3]) == [n_items - 3, n_items - 2, n_items - 1]
+    assert np.isneginf(scores[0, 3:]).all()
 
 
 def test_ann_needs_factors(shop: ur.Interactions) -> None:

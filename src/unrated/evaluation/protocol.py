@@ -131,8 +131,7 @@ def evaluate(
     if len(user_idx) == 0:
         raise DataError("no test user is known to the model: nothing to evaluate")
     max_k = max(*ks, curve)
-    recs = model.recommend(model.users_.ids[user_idx], k=max_k)
-    ranked = recs.item_idx
+    ranked, _ = model.rank_positions(user_idx, max_k)
     if ranked.shape[1] < max_k:  # catalogue smaller than k: pad with "no item"
         ranked = np.pad(ranked, ((0, 0), (0, max_k - ranked.shape[1])), constant_values=-1)
     relevant_rows = relevant[user_idx]
@@ -154,7 +153,7 @@ def evaluate(
         model=format_spec(model),
         split=split_name or "test set",
         k=ks,
-        user_ids=recs.user_ids,
+        user_ids=model.users_.ids[user_idx],
         per_user=per_user,
         aggregate=aggregate,
         dropped_test_pairs=dropped,

@@ -35,7 +35,7 @@ def sampled_metrics(
     hits, gains = [], []
     for start in range(0, len(users), 256):
         batch = users[start : start + 256]
-        scores = model.score(model.users_.ids[batch])
+        scores = model.score_positions(batch)
         for row, user in enumerate(batch):
             positives = relevant.indices[relevant.indptr[user] : relevant.indptr[user + 1]]
             excluded = known.indices[known.indptr[user] : known.indptr[user + 1]]

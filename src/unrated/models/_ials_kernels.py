@@ -299,27 +299,3 @@ GRAMIAN_PARALLEL_WORK = 1 << 28
 @functools.cache
 def _blas_controller() -> ThreadpoolController:
     return ThreadpoolController()  # found once: threadpool_limits looks for BLAS on every call
-
-
-@numba.njit(parallel=True, cache=True, fastmath=True, nogil=True)
-def dot_rows(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
-    """Write a bᵀ into ``out``; each entry by the same code whatever the batch (BLAS: not so)."""
-    n, d = a.shape
-    m = b.shape[0]
-    tile = 64
-    for block in numba.prange((m + tile - 1) // tile):
-        lo = block * tile
-        hi = min(lo + tile, m)
-        spare = np.empty(m, dtype=np.float32)
-        for r in range(0, n, 2):
-            second = out[r + 1] if r + 1 < n else spare
-            for j in range(lo, hi, 4):
-                _dots_2x4(a[r], a[min(r + 1, n - 1)], b, j, hi - 1, 0, d, out[r], second)
-
-
-def dot_items(rows: np.ndarray, items: np.ndarray) -> np.ndarray:
-    """Rows @ items.T (float32) by :func:`dot_rows`: no entry depends on the batch."""
-    out = np.empty((rows.shape[0], items.shape[0]), dtype=np.float32)
-    f32 = np.float32
-    dot_rows(np.ascontiguousarray(rows, f32), np.ascontiguousarray(items, f32), out)
-    return out

@@ -1,15 +1,16 @@
 """The Recommender contract: every model fits, recommends, folds in and finds similar items alike.
 
-Subclasses implement only the hooks at the bottom (internal indices, batched, dense float32);
-id mapping, batching, exclusion of seen items and top-k live here, once.
+Subclasses implement only the hooks at the bottom (internal positions, batched, dense float32).
+Inside, everything is positions: :meth:`Recommender.rank_positions` ranks users or history
+rows (batching, exclusion and top-k in ``_topk``); the public calls map ids at the edges.
 """
 
 from __future__ import annotations
 
 import inspect
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, ClassVar, Self
@@ -25,63 +26,12 @@ from unrated.data.ids import IdIndex
 from unrated.data.io import read_interactions
 from unrated.errors import DataError, InvalidParameterError, NotFittedError, UnknownIdError
 from unrated.models._checkpoint import Checkpoint
-from unrated.models._topk import mask_items, top_k
+from unrated.models._topk import top_k, top_k_dot
 from unrated.models._training import FitOptions
+from unrated.models.recommendations import Recommendations as Recommendations
 
 #: Scores are computed for at most this many (row, item) cells at once (float32: 256 MiB).
 BATCH_CELLS = 1 << 26
-
-
-@dataclass(frozen=True, eq=False)
-class Recommendations:
-    """Top-k lists: row ``r`` is for ``user_ids[r]``, best item first.
-
-    Attributes:
-        user_ids: (n,) the users (or history numbers, for ``recommend_history``; query
-            items, for ``similar_items``).
-        item_ids: (n, k) object array of external item ids; None pads a list that ran out
-            of items (everything else excluded).
-        scores: (n, k) float32 model scores; -inf where padded.
-        item_idx: (n, k) int64 internal item positions; -1 where padded.
-        n_unknown_items: items in the given histories that the model does not know (dropped).
-        fallback: (n,) bool, True where a row holds the most popular items instead of the
-            model's answer (``recommend_history(..., fallback="popular")``); its scores are
-            then the numbers of distinct training users per item.
-        query_column: what ``user_ids`` are, and their column name in :meth:`to_frame`:
-            ``user_id``, ``history`` (0-based history numbers) or ``query_item_id``.
-    """
-
-    user_ids: np.ndarray
-    item_ids: np.ndarray
-    scores: np.ndarray
-    item_idx: np.ndarray
-    n_unknown_items: int = 0
-    fallback: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=bool))
-    query_column: str = "user_id"
-
-    def __post_init__(self) -> None:
-        if len(self.fallback) != len(self.user_ids):  # none given: no row is a fallback
-            object.__setattr__(self, "fallback", np.zeros(len(self.user_ids), dtype=bool))
-
-    def __len__(self) -> int:
-        return len(self.user_ids)
-
-    def to_frame(self, *, user_column: str | None = None) -> pl.DataFrame:
-        """Long format, one row per recommendation: ``<query_column>, item_id, rank, score``.
-
-        ``user_column`` renames the first column (default: :attr:`query_column`).
-        """
-        n, k = self.item_idx.shape
-        valid = (self.item_idx >= 0).ravel()
-        users = np.repeat(self.user_ids, k)[valid]
-        return pl.DataFrame(
-            {
-                user_column or self.query_column: users.tolist(),
-                "item_id": self.item_ids.ravel()[valid].tolist(),
-                "rank": np.tile(np.arange(1, k + 1, dtype=np.int32), n)[valid],
-                "score": self.scores.ravel()[valid],
-            }
-        )
 
 
 class Recommender(ABC):
@@ -258,16 +208,9 @@ class Recommender(ABC):
         k = check_k(k)
         users = _as_list(user_ids)
         user_idx = self.users_.positions(users, kind="user")
-        history = self.seen_[user_idx]
-        return self._rank(
-            np.asarray(users, dtype=object),
-            history,
-            user_idx,
-            k,
-            exclude_history=exclude_seen,
-            exclude=exclude,
-            candidates=candidates,
-        )
+        blocked = self._blocked(exclude, candidates)
+        ranked = self.rank_positions(user_idx, k, exclude_seen=exclude_seen, blocked=blocked)
+        return self._recommendations(np.asarray(users, dtype=object), *ranked)
 
     def score(self, user_ids: Any) -> np.ndarray:
         """Raw scores of every item for known users: (n_users, n_items) float32.
@@ -275,8 +218,50 @@ class Recommender(ABC):
         Nothing is excluded. Dense: for a few users at a time (``recommend`` batches itself).
         """
         self.check_fitted()
-        user_idx = self.users_.positions(_as_list(user_ids), kind="user")
+        return self.score_positions(self.users_.positions(_as_list(user_ids), kind="user"))
+
+    def score_positions(self, user_idx: np.ndarray) -> np.ndarray:
+        """:meth:`score` for user positions (internal: for evaluation)."""
+        user_idx = np.asarray(user_idx, dtype=np.int64)
         return np.array(self._score(self.seen_[user_idx], user_idx), dtype=np.float32)
+
+    def rank_positions(
+        self,
+        rows: np.ndarray | sp.csr_matrix,
+        k: int,
+        *,
+        exclude_seen: bool = True,
+        blocked: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` item positions and scores: the ranking under every public list.
+
+        Internal, for evaluation and serving, which hold positions (nothing is checked).
+
+        Args:
+            rows: user positions (int array), ranked from what the model learned of them; or
+                history rows (CSR, rows × items, as :meth:`_history_matrix` builds), folded in.
+            k: list length.
+            exclude_seen: leave out each user's training items (each history's own items).
+            blocked: (n_items,) bool, True for items left out of every list.
+
+        Returns:
+            ``(item_idx, scores)``, each (rows, min(k, n_items)): int64 positions, best first,
+            -1 where a list ran out of items; float32 scores, -inf there.
+        """
+        user_idx = None if sp.issparse(rows) else np.asarray(rows, dtype=np.int64)
+        history = self.seen_[user_idx] if user_idx is not None else sp.csr_matrix(rows)
+
+        def rank(batch: slice) -> tuple[np.ndarray, np.ndarray]:
+            part = history[batch]
+            idx = None if user_idx is None else user_idx[batch]
+            excluded = part if exclude_seen else None
+            vectors = self._vectors(part, idx)
+            if vectors is not None:
+                return top_k_dot(*vectors, k, excluded=excluded, blocked=blocked)
+            scores = self._score(part, idx)
+            return top_k(scores, k, excluded=excluded, blocked=blocked)
+
+        return self._ranked(history.shape[0], k, rank)
 
     def recommend_history(
         self,
@@ -321,27 +306,15 @@ class Recommender(ABC):
         if fallback is None and not usable.all():
             raise _unusable_histories(np.flatnonzero(~usable).tolist(), unknown)
         row_ids = np.arange(history.shape[0], dtype=np.int64).astype(object)
-        if usable.all():
-            result = self._rank(
-                row_ids, history, None, k, exclude_history=exclude_seen, exclude=exclude
-            )
-        else:
-            ranked = self._rank(
-                row_ids[usable],
-                history[usable],
-                None,
-                k,
-                exclude_history=exclude_seen,
-                exclude=exclude,
-            )
-            popular_idx, popular_scores = self._popular_row(k, exclude)
-            item_idx = np.empty((len(row_ids), popular_idx.shape[1]), dtype=np.int64)
-            scores = np.empty(item_idx.shape, dtype=np.float32)
-            item_idx[usable], scores[usable] = ranked.item_idx, ranked.scores
-            item_idx[~usable], scores[~usable] = popular_idx, popular_scores
-            result = self._result(row_ids, [(item_idx, scores)], k)
+        blocked = self._blocked(exclude)
+        item_idx, scores = self.rank_positions(
+            history[usable], k, exclude_seen=exclude_seen, blocked=blocked
+        )
+        if not usable.all():
+            popular_idx, popular_scores = self.popular_positions(k, blocked=blocked)
+            item_idx, scores = _fill(usable, (item_idx, scores), (popular_idx, popular_scores))
         return replace(
-            result,
+            self._recommendations(row_ids, item_idx, scores),
             n_unknown_items=sum(len(ids) for ids in unknown),
             fallback=~usable,
             query_column="history",
@@ -359,12 +332,14 @@ class Recommender(ABC):
             self._popularity = (self.seen_, counts)
         return self._popularity[1]
 
-    def _popular_row(self, k: int, exclude: Iterable[Any] | None) -> tuple[np.ndarray, np.ndarray]:
-        """The top-``k`` of :meth:`item_popularity` (ties: lower position), ``exclude`` left out."""
-        scores = self.item_popularity().astype(np.float32)[None, :]
-        if exclude is not None:
-            scores[:, self.items_.positions(_as_list(exclude), kind="item")] = -np.inf
-        return top_k(scores, k)
+    def popular_positions(
+        self, k: int, *, blocked: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The fallback list, (1, k): the top-``k`` of :meth:`item_popularity` as positions.
+
+        Ties go to the lower position; ``blocked`` as in :meth:`rank_positions`. Internal.
+        """
+        return top_k(self.item_popularity().astype(np.float32)[None, :], k, blocked=blocked)
 
     def similar_items(self, item_ids: Any, k: int = 10) -> Recommendations:
         """The ``k`` items most similar to each given item (never the item itself)."""
@@ -374,16 +349,14 @@ class Recommender(ABC):
         item_idx = self.items_.positions(items, kind="item")
         own = sp.csr_matrix(
             (np.ones(len(item_idx), dtype=np.float32), item_idx, np.arange(len(item_idx) + 1)),
-            shape=(len(item_idx), self.items_.__len__()),
+            shape=(len(item_idx), len(self.items_)),
         )
-        rows_per_batch = max(1, BATCH_CELLS // max(len(self.items_), 1))
-        parts = []
-        for start in range(0, len(item_idx), rows_per_batch):
-            stop = start + rows_per_batch
-            scores = np.array(self._similar(item_idx[start:stop]), dtype=np.float32)
-            mask_items(scores, own[start:stop])
-            parts.append(top_k(scores, k))
-        result = self._result(np.asarray(items, dtype=object), parts, k)
+
+        def rank(batch: slice) -> tuple[np.ndarray, np.ndarray]:
+            return top_k(self._similar(item_idx[batch]), k, excluded=own[batch])
+
+        ranked = self._ranked(len(item_idx), k, rank)
+        result = self._recommendations(np.asarray(items, dtype=object), *ranked)
         return replace(result, query_column="query_item_id")
 
     def explain(self, user_id: Any, item_id: Any, k: int = 5) -> pl.DataFrame:
@@ -439,17 +412,12 @@ class Recommender(ABC):
         matrix.sum_duplicates()
         return matrix, unknown
 
-    def _rank(
-        self,
-        row_ids: np.ndarray,
-        history: sp.csr_matrix,
-        user_idx: np.ndarray | None,
-        k: int,
-        *,
-        exclude_history: bool,
-        exclude: Iterable[Any] | None = None,
-        candidates: Iterable[Any] | None = None,
-    ) -> Recommendations:
+    def _blocked(
+        self, exclude: Iterable[Any] | None, candidates: Iterable[Any] | None = None
+    ) -> np.ndarray | None:
+        """The items left out of every list: ``exclude``, and all but ``candidates`` if given."""
+        if exclude is None and candidates is None:
+            return None
         n_items = len(self.items_)
         blocked = np.zeros(n_items, dtype=bool)
         if exclude is not None:
@@ -458,34 +426,27 @@ class Recommender(ABC):
             allowed = np.zeros(n_items, dtype=bool)
             allowed[self.items_.positions(_as_list(candidates), kind="item")] = True
             blocked |= ~allowed
-        rows_per_batch = max(1, BATCH_CELLS // max(n_items, 1))
-        starts = range(0, history.shape[0], rows_per_batch)
-        parts = []
+        return blocked
+
+    def _ranked(
+        self, n_rows: int, k: int, rank: Callable[[slice], tuple[np.ndarray, np.ndarray]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``rank`` over batches of at most BATCH_CELLS scores, with a progress bar if long."""
+        width = min(k, len(self.items_))
+        rows_per_batch = max(1, BATCH_CELLS // max(len(self.items_), 1))
+        starts = range(0, n_rows, rows_per_batch)
+        parts = [(np.empty((0, width), dtype=np.int64), np.empty((0, width), dtype=np.float32))]
         with progress_bar(len(starts) if len(starts) > 2 else 0, "recommending") as advance:
             for start in starts:
-                stop = start + rows_per_batch
-                batch = history[start:stop]
-                idx = None if user_idx is None else user_idx[start:stop]
-                scores = np.array(self._score(batch, idx), dtype=np.float32)
-                if exclude_history:
-                    mask_items(scores, batch)
-                scores[:, blocked] = -np.inf
-                parts.append(top_k(scores, k))
+                parts.append(rank(slice(start, start + rows_per_batch)))
                 advance()
-        return self._result(row_ids, parts, k)
+        return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
-    def _result(
-        self, row_ids: np.ndarray, parts: list[tuple[np.ndarray, np.ndarray]], k: int
+    def _recommendations(
+        self, row_ids: np.ndarray, item_idx: np.ndarray, scores: np.ndarray
     ) -> Recommendations:
-        width = min(k, len(self.items_))
-        if parts:
-            item_idx = np.concatenate([p[0] for p in parts])
-            scores = np.concatenate([p[1] for p in parts])
-        else:
-            item_idx = np.empty((0, width), dtype=np.int64)
-            scores = np.empty((0, width), dtype=np.float32)
-        item_ids = self.items_.take(item_idx).astype(object)
-        return Recommendations(row_ids, item_ids, scores, item_idx)
+        """The id edge: positions and scores become a :class:`Recommendations`."""
+        return Recommendations(row_ids, self.items_.take(item_idx).astype(object), scores, item_idx)
 
     def check_params(self) -> None:
         """Raise InvalidParameterError naming the first bad hyperparameter (``fit`` calls it)."""
@@ -509,6 +470,17 @@ class Recommender(ABC):
     @abstractmethod
     def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
         """Scores (rows × items) for history rows; ``user_idx`` None means unknown users."""
+
+    def _vectors(
+        self, history: sp.csr_matrix, user_idx: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """For models whose scores are inner products: (rows × d queries, d × items vectors).
+
+        Ranking then scores and selects tile by tile (``_topk.top_k_dot``) instead of calling
+        :meth:`_score`, which must return the same numbers (``_topk.dot`` of these). None
+        (the default): rank :meth:`_score`'s dense rows.
+        """
+        return None
 
     @abstractmethod
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
@@ -552,6 +524,17 @@ def _histories(rows: list[int], total: int, one: str, many: str) -> str:
         return f"history {rows[0]} {one}"
     shown = ", ".join(str(row) for row in rows[:10]) + (", ..." if len(rows) > 10 else "")
     return f"{len(rows)} histories ({shown}) {many}"
+
+
+def _fill(
+    chosen: np.ndarray, ranked: tuple[np.ndarray, np.ndarray], other: tuple[np.ndarray, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows where ``chosen`` from ``ranked`` (in order), the others all from ``other`` (1 row)."""
+    item_idx = np.empty((len(chosen), other[0].shape[1]), dtype=np.int64)
+    scores = np.empty(item_idx.shape, dtype=np.float32)
+    item_idx[chosen], scores[chosen] = ranked
+    item_idx[~chosen], scores[~chosen] = other
+    return item_idx, scores
 
 
 def _as_list(values: Any) -> list[Any]:

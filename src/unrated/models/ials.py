@@ -14,6 +14,7 @@ from threadpoolctl import threadpool_limits
 from unrated._checks import check_choice, check_float, check_int, take_array
 from unrated._memory import F32, F64, Cost, pairs_cost
 from unrated.models import _ials_kernels as kernels
+from unrated.models._topk import dot
 from unrated.models._training import FitOptions, run_epochs
 from unrated.models.base import Recommender
 
@@ -79,6 +80,7 @@ class IALS(Recommender):
 
     key = "ials"
     _gramian_cache: np.ndarray | None = None
+    _items_t: tuple[np.ndarray, np.ndarray] | None = None  # (item_factors_, its transpose)
 
     def __init__(
         self,
@@ -255,15 +257,22 @@ class IALS(Recommender):
         self._solve(conf, self.item_factors_, users, reg, gram, ones, exact=True, blas=blas)
         return users
 
-    def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
+    def _vectors(
+        self, history: sp.csr_matrix, user_idx: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray]:
         users = self._fold_in(history) if user_idx is None else self.user_factors_[user_idx]
-        return kernels.dot_items(users, self.item_factors_)
+        if self._items_t is None or self._items_t[0] is not self.item_factors_:
+            self._items_t = (self.item_factors_, np.ascontiguousarray(self.item_factors_.T))
+        return users, self._items_t[1]
+
+    def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
+        return dot(*self._vectors(history, user_idx))
 
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
         """Cosine similarity of item vectors."""
         norms = np.linalg.norm(self.item_factors_, axis=1)
         unit = (self.item_factors_ / np.maximum(norms, 1e-12)[:, None]).astype(np.float32)
-        return kernels.dot_items(np.ascontiguousarray(unit[item_idx]), unit)
+        return dot(unit[item_idx], unit.T)
 
     def _explain(self, history: sp.csr_matrix, user_idx: int, item_idx: int) -> np.ndarray:
         """Hu et al. 2008 §5: score_ui = Σ_j s_ij c_uj with s_ij = h_iᵀ A_u⁻¹ h_j."""

@@ -16,8 +16,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
 from unrated.errors import InvalidParameterError
+from unrated.models._topk import top_k
 from unrated.models.base import Recommender
 
 
@@ -58,29 +60,39 @@ class AnnIndex:
     build_seconds: float
     ef: int
 
-    def query(self, user_idx: int, k: int, blocked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Top-``k`` (item positions, scores) for one known user, leaving out ``blocked``.
+    def query(
+        self,
+        user_idx: int,
+        k: int,
+        *,
+        excluded: sp.csr_matrix | None = None,
+        blocked: np.ndarray | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` item positions and scores, each (1, min(k, n_items)), for one known user.
 
-        Rows are padded with -1 / -inf like ``Recommendations`` when fewer items remain.
+        The graph proposes ``k`` candidates more than could be left out; they are ranked by
+        :func:`top_k` with the model's exclusion: ``excluded`` (1 × items, e.g. the user's
+        seen row) and ``blocked`` (items mask), as in :meth:`Recommender.rank_positions`.
         """
         n_items = len(self.item_factors)
-        wanted = min(n_items, k + len(blocked))
+        left_out = (0 if excluded is None else excluded.nnz) + (
+            0 if blocked is None else int(blocked.sum())
+        )
+        wanted = min(n_items, k + left_out)
         vector = self.user_factors[user_idx]
         try:
             labels, _ = self.index.knn_query(vector, k=wanted, num_threads=1)
             found = labels[0].astype(np.int64)
         except RuntimeError:  # the graph could not return that many: scan instead
             found = np.argsort(-(self.item_factors @ vector), kind="stable")[:wanted]
-        if len(blocked):
-            found = found[~np.isin(found, blocked)]
-        found = found[:k]
-        scores = self.item_factors[found] @ vector
-        order = np.argsort(-scores, kind="stable")
-        item_idx = np.full(k, -1, dtype=np.int64)
-        top = np.full(k, -np.inf, dtype=np.float32)
-        item_idx[: len(found)] = found[order]
-        top[: len(found)] = scores[order]
-        return item_idx, top
+        found = np.sort(found)  # ties go to the smaller position, as in exact ranking
+        item_idx, scores = top_k(
+            (self.item_factors[found] @ vector)[None, :],
+            k,
+            excluded=None if excluded is None else excluded[:, found],
+            blocked=None if blocked is None else blocked[found],
+        )
+        return np.where(item_idx >= 0, found[item_idx], -1), scores
 
 
 def build_ann(
@@ -132,13 +144,12 @@ def _recall(
     sample = np.sort(rng.choice(n_users, size=min(sample_users, n_users), replace=False))
     if len(sample) == 0:
         return 1.0, 0
-    exact = model.recommend(model.users_.ids[sample], k=k).item_idx
-    seen = model.seen_
+    exact, _ = model.rank_positions(sample, k)
     recalls = []
     for row, user in enumerate(sample.tolist()):
         truth = exact[row][exact[row] >= 0]
         if len(truth) == 0:
             continue
-        found, _ = ann.query(user, k, seen.indices[seen.indptr[user] : seen.indptr[user + 1]])
-        recalls.append(len(np.intersect1d(found, truth)) / len(truth))
+        found, _ = ann.query(user, k, excluded=model.seen_[user])
+        recalls.append(len(np.intersect1d(found[0], truth)) / len(truth))
     return (float(np.mean(recalls)) if recalls else 1.0), len(recalls)

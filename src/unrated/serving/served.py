@@ -18,7 +18,7 @@ import numpy as np
 
 from unrated.errors import InvalidParameterError
 from unrated.modelfile import load_model, read_metadata
-from unrated.models.base import Recommendations, Recommender
+from unrated.models.base import Recommender
 from unrated.serving.ann import AnnIndex, build_ann
 
 Payload = dict[str, Any]
@@ -87,8 +87,7 @@ class ServedModel:
         positions = self.model.users_.positions(users, kind="user", missing="mark")
         if not fallback and (positions < 0).any():
             self.model.users_.positions(users, kind="user")  # raises, naming the unknown ids
-        blocked = self._item_positions(exclude or [])
-        blocked = blocked[blocked >= 0]
+        blocked = self._blocked(exclude or [])
         known = np.flatnonzero(positions >= 0)
         lists: list[list[Payload]] = [[] for _ in users]
         if len(known):
@@ -188,39 +187,33 @@ class ServedModel:
         return self._refs(hits[order])
 
     # ------------------------------------------------------------------ internals
-    def _item_positions(self, items: list[Any]) -> np.ndarray:
+    def _blocked(self, items: list[Any]) -> np.ndarray | None:
+        """The mask of the known ``items`` (None when there are none)."""
         if not items:
-            return np.empty(0, dtype=np.int64)
-        return self.model.items_.positions(items, kind="item", missing="mark")
+            return None
+        positions = self.model.items_.positions(items, kind="item", missing="mark")
+        blocked = np.zeros(self.n_items, dtype=bool)
+        blocked[positions[positions >= 0]] = True
+        return blocked
 
     def _rank_known(
-        self, user_idx: np.ndarray, k: int, blocked: np.ndarray, exclude_seen: bool
+        self, user_idx: np.ndarray, k: int, blocked: np.ndarray | None, exclude_seen: bool
     ) -> tuple[np.ndarray, np.ndarray]:
-        if self.ann is not None:
-            seen = self.model.seen_
-            rows = [
-                self.ann.query(
-                    int(u),
-                    k,
-                    np.concatenate([blocked, seen.indices[seen.indptr[u] : seen.indptr[u + 1]]])
-                    if exclude_seen
-                    else blocked,
-                )
-                for u in user_idx.tolist()
-            ]
-            return np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])
-        users = self.model.users_.ids[user_idx]
-        exclude = self.model.items_.ids[blocked] if len(blocked) else None
-        recs: Recommendations = self.model.recommend(
-            users, k=k, exclude_seen=exclude_seen, exclude=exclude
-        )
-        return recs.item_idx, recs.scores
+        if self.ann is None:
+            return self.model.rank_positions(
+                user_idx, k, exclude_seen=exclude_seen, blocked=blocked
+            )
+        seen = self.model.seen_
+        rows = [
+            self.ann.query(int(u), k, excluded=seen[u] if exclude_seen else None, blocked=blocked)
+            for u in user_idx.tolist()
+        ]
+        return np.concatenate([r[0] for r in rows]), np.concatenate([r[1] for r in rows])
 
-    def _popular(self, k: int, blocked: np.ndarray) -> list[Payload]:
+    def _popular(self, k: int, blocked: np.ndarray | None) -> list[Payload]:
         """What an empty history gets: the most popular items, ``blocked`` left out."""
-        exclude = self.model.items_.ids[blocked] if len(blocked) else None
-        recs = self.model.recommend_history([[]], k=k, exclude=exclude, fallback="popular")
-        return self._items(recs.item_idx[0], recs.scores[0])
+        item_idx, scores = self.model.popular_positions(k, blocked=blocked)
+        return self._items(item_idx[0], scores[0])
 
     def _refs(self, item_idx: np.ndarray) -> list[Payload]:
         ids = self.model.items_.ids[item_idx].tolist()
