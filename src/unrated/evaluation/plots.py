@@ -8,16 +8,22 @@ import numpy as np
 import polars as pl
 from matplotlib.figure import Figure
 
+from unrated._atomic import atomic_path
 from unrated.evaluation.compare import Comparison
 
 #: User-history-length buckets (training items), as (low, high) inclusive.
 HISTORY_BUCKETS = ((1, 5), (6, 10), (11, 20), (21, 50), (51, 100), (101, 10**12))
 
 
-def _save(figure: Figure, path: Path) -> Path:
-    """Figures are built without pyplot: no global state, no GUI backend, nothing to close."""
+def save_figure(figure: Figure, path: Path) -> Path:
+    """Write ``figure`` as PNG, atomically (a regular file only, umask respected).
+
+    Figures are built without pyplot: no global state, no GUI backend, nothing to close.
+    """
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=110, format="png")
     return path
 
 
@@ -38,7 +44,7 @@ def plot_metrics(comparison: Comparison, path: Path) -> Path:
         axis.set_xlabel(f"{name} (95% bootstrap interval)")
         axis.grid(axis="x", alpha=0.3)
     axes[0].invert_yaxis()  # the axes share y: invert once, best model on top
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_ndcg_curve(comparison: Comparison, path: Path) -> Path:
@@ -52,7 +58,7 @@ def plot_ndcg_curve(comparison: Comparison, path: Path) -> Path:
     axis.set_ylabel("NDCG@K")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_recall_by_history(comparison: Comparison, path: Path) -> Path:
@@ -75,7 +81,7 @@ def plot_recall_by_history(comparison: Comparison, path: Path) -> Path:
     axis.set_ylabel(f"recall@{cutoff}")
     axis.grid(axis="y", alpha=0.3)
     axis.legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_popularity(comparison: Comparison, path: Path) -> Path:
@@ -104,7 +110,7 @@ def plot_popularity(comparison: Comparison, path: Path) -> Path:
     axis.set_ylabel("share of recommendations")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def write_plots(comparison: Comparison, folder: Path) -> dict[str, Path]:
@@ -136,4 +142,4 @@ def plot_tuning(trials: pl.DataFrame, metric: str, path: Path) -> Path:
     axis.set_ylabel(f"{metric} on validation")
     axis.grid(alpha=0.3)
     axis.legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)

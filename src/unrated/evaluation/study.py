@@ -145,16 +145,14 @@ def setting_label(row: dict[str, Any]) -> str:
 
 def plot_study(frame: pl.DataFrame, path: str | Path, *, title: str = "") -> Path:
     """A PNG: NDCG per setting (bars) and pair accuracy against NDCG (scatter)."""
-    import matplotlib
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from unrated.evaluation.plots import save_figure
 
     path = Path(path)
     labels = [setting_label(row) for row in frame.iter_rows(named=True)]
-    figure, (bars, scatter) = plt.subplots(
-        1, 2, figsize=(13, max(4.0, 0.32 * len(labels) + 1.5)), gridspec_kw={"width_ratios": [3, 2]}
-    )
+    figure = Figure(figsize=(13, max(4.0, 0.32 * len(labels) + 1.5)))
+    bars, scatter = figure.subplots(1, 2, gridspec_kw={"width_ratios": [3, 2]})
     positions = np.arange(len(labels))
     bars.barh(positions, frame["ndcg"].to_numpy(), color="tab:blue", label="NDCG@20")
     accuracy = frame["pair_accuracy"].to_numpy()
@@ -181,8 +179,4 @@ def plot_study(frame: pl.DataFrame, path: str | Path, *, title: str = "") -> Pat
     scatter.set_title("a high accuracy does not mean good rankings")
     if title:
         figure.suptitle(title)
-    figure.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
