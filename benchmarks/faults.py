@@ -24,7 +24,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 TESTS = [
     "tests/data/test_bad_inputs.py",
+    "tests/data/test_hostile_inputs.py",
     "tests/test_properties.py",
+    "tests/test_model_file_hostile.py",
+    "tests/test_model_memory.py",
+    "tests/cli/test_terminal_safety.py",
+    "tests/cli/test_file_writes.py",
+    "tests/serving/test_reload_absurd_file.py",
     "tests/test_model_file_faults.py",
     "tests/models/test_checkpoint.py",
     "tests/cli/test_fit_checkpoint.py",

@@ -13,11 +13,17 @@ from pathlib import Path
 import pytest
 
 from tests.cli.conftest import CliRun
+from tests.counts import count
 
 # Six users with five or six items each: enough for a holdout split.
 DATA = "user_id,item_id\n" + "".join(
     f"u{user},i{item}\n" for user in range(6) for item in range(6) if item != user % 7
 )
+
+
+@pytest.fixture(autouse=True)
+def _counted() -> None:
+    count("faults: environment faults and non-regular files at write")
 
 
 @pytest.fixture

@@ -27,10 +27,16 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import unrated as ur
+from tests.counts import count
 from unrated._memory import PeakMemory
 from unrated.data.ids import IdIndex
 from unrated.data.interactions import SourceColumns
 from unrated.modelfile import load_model, save_model
+
+
+@pytest.fixture(autouse=True)
+def _counted() -> None:
+    count("inputs: hostile data cases (id types, columns, bombs, pipes, names)")
 
 
 def unrated(
