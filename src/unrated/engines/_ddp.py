@@ -42,7 +42,7 @@ from unrated.errors import EngineError, InvalidParameterError
 from unrated.models._factors import ndcg_validation
 from unrated.models._mf_torch import batch_loss, import_torch
 from unrated.models._sgd_kernels import LOSSES
-from unrated.models._training import FitOptions, Validation, run_epochs
+from unrated.models._training import FitOptions, Trainer, Validation, run_epochs
 from unrated.models._validation import carve_validation
 from unrated.models.embedding_mf import EmbeddingMF, softmax_corrections
 
@@ -118,7 +118,7 @@ def _over_ranks(
     return Validation(score, patience, local.label)
 
 
-class _RankTrainer:
+class _RankTrainer(Trainer):
     """One rank's share of ``mf``'s epochs: its users' batches, item gradients all-reduced."""
 
     def __init__(

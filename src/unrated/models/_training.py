@@ -36,7 +36,8 @@ class Trainer(Protocol):
     """One model's training state, run by :func:`run_epochs`.
 
     Arrays are named float arrays; ``tables`` and ``state`` may return the live arrays
-    (the loop copies what it keeps).
+    (the loop copies what it keeps). A trainer that subclasses this protocol inherits
+    ``state`` (its tables) and ``finish`` (the kept tables, as they are).
     """
 
     def setup(self) -> None:
@@ -56,7 +57,7 @@ class Trainer(Protocol):
 
         Raises InvalidParameterError when this trainer cannot be checkpointed.
         """
-        ...
+        return self.tables()
 
     def restore(self, state: Mapping[str, np.ndarray]) -> None:
         """Continue from what :meth:`state` returned."""
@@ -64,7 +65,7 @@ class Trainer(Protocol):
 
     def finish(self, tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         """The learned arrays, from the kept ``tables`` (the best epoch's, or the last)."""
-        ...
+        return tables
 
 
 @dataclass(frozen=True)

@@ -86,7 +86,7 @@ class BPR(FactorModel):
         return _BPRTrainer(self, positives, sampler, rng)
 
 
-class _BPRTrainer:
+class _BPRTrainer(Trainer):
     """One epoch is one stratified SGD pass over every positive's triples."""
 
     def __init__(
@@ -143,6 +143,3 @@ class _BPRTrainer:
         self.user_factors = state["user_factors"]
         self.item_factors = state["item_factors"]
         self.item_bias = state["item_bias"]
-
-    def finish(self, tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return tables

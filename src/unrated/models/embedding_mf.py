@@ -156,7 +156,7 @@ def softmax_corrections(
     return log_q, np.log(np.maximum(1.0 - mass, 1e-12))
 
 
-class _MFTrainer:
+class _MFTrainer(Trainer):
     """Feeds user-grouped batches and fresh negatives to the numba or torch engine."""
 
     def __init__(
@@ -263,6 +263,3 @@ class _MFTrainer:
 
     def tables(self) -> dict[str, np.ndarray]:
         return self.engine.tables() if self.engine is not None else dict(self._tables)
-
-    def finish(self, tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return tables

@@ -15,7 +15,7 @@ from unrated._checks import check_choice, check_float, check_int, take_array
 from unrated._memory import F32, F64, Cost, pairs_cost
 from unrated.models import _ials_kernels as kernels
 from unrated.models._topk import dot
-from unrated.models._training import FitOptions, run_epochs
+from unrated.models._training import FitOptions, Trainer, run_epochs
 from unrated.models.base import Recommender
 
 CONFIDENCES = ("binary", "log", "linear")
@@ -296,7 +296,7 @@ class IALS(Recommender):
             setattr(self, name + "_", take_array(arrays, name, np.float32, shape))
 
 
-class _IALSTrainer:
+class _IALSTrainer(Trainer):
     """One epoch solves every user against the items, then every item against the users."""
 
     def __init__(self, model: IALS, conf: sp.csr_matrix, rng: np.random.Generator) -> None:
@@ -335,11 +335,5 @@ class _IALSTrainer:
     def tables(self) -> dict[str, np.ndarray]:
         return {"users": self.users, "items": self.items}
 
-    def state(self) -> dict[str, np.ndarray]:
-        return self.tables()
-
     def restore(self, state: Mapping[str, np.ndarray]) -> None:
         self.users, self.items = state["users"], state["items"]
-
-    def finish(self, tables: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        return tables
