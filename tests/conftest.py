@@ -23,6 +23,29 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     counts.write_counts()
 
 
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by the marks added here
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Real-data tests are ``slow``; ``gpu`` tests are skipped, with why, without CUDA."""
+    for item in items:
+        if "ml100k_path" in getattr(item, "fixturenames", ()):  # directly or by a fixture
+            item.add_marker(pytest.mark.slow)
+    gpu = [item for item in items if item.get_closest_marker("gpu")]
+    if gpu and (reason := cuda_missing()):
+        for item in gpu:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+def cuda_missing() -> str | None:
+    """Why CUDA cannot be used here, or None; imports torch only when asked."""
+    try:
+        import torch
+    except ImportError:
+        return "needs CUDA: PyTorch is not installed (pip install 'unrated[torch]')"
+    if not torch.cuda.is_available():
+        return "needs CUDA: PyTorch sees no CUDA device"
+    return None
+
+
 def data_file(*parts: str) -> Path:
     """A file under the shared data folder; a clear failure if it is missing."""
     path = DATA.joinpath(*parts)

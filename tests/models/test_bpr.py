@@ -10,9 +10,14 @@ import unrated as ur
 from unrated.models._bpr_kernels import _round_robin
 
 
-def test_ndcg_floor_on_movielens(ml100k_split: ur.Split) -> None:
-    model = ur.BPR(epochs=15, validation=0).fit(ml100k_split.train)
-    assert ur.evaluate(model, ml100k_split, k=20).summary()["ndcg@20"] >= 0.37
+@pytest.fixture(scope="module")
+def bpr15(ml100k_split: ur.Split) -> ur.BPR:
+    """15 epochs on ML-100k, fitted once for the tests that only read it."""
+    return ur.BPR(epochs=15, validation=0).fit(ml100k_split.train)
+
+
+def test_ndcg_floor_on_movielens(bpr15: ur.BPR, ml100k_split: ur.Split) -> None:
+    assert ur.evaluate(bpr15, ml100k_split, k=20).summary()["ndcg@20"] >= 0.37
 
 
 def test_same_seed_gives_identical_factors_on_any_thread_count(ml100k_split: ur.Split) -> None:
@@ -48,8 +53,8 @@ def test_strata_of_a_round_share_no_item_block() -> None:
     }
 
 
-def test_fold_in_of_training_users_matches_their_recommendations(ml100k_split: ur.Split) -> None:
-    model = ur.BPR(epochs=15, validation=0).fit(ml100k_split.train)
+def test_fold_in_of_training_users_matches_their_recommendations(bpr15: ur.BPR) -> None:
+    model = bpr15
     users = model.users_.ids[:40]
     histories = [
         model.items_.take(model.seen_[model.users_.positions([u], kind="user")[0]].indices).tolist()

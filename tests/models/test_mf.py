@@ -153,8 +153,9 @@ def test_torch_engine_matches_the_numba_kernel(ml100k_split: ur.Split) -> None:
             np.testing.assert_allclose(value, mine[name], atol=2e-4, err_msg=f"{loss} {name}")
 
 
-def test_tower_trains_on_cpu_with_torch(ml100k_split: ur.Split) -> None:
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
+def test_tower_trains_with_torch(device: str, ml100k_split: ur.Split) -> None:
     pytest.importorskip("torch")
-    model = ur.EmbeddingMF(tower=16, epochs=10, validation=0, device="cpu")
+    model = ur.EmbeddingMF(tower=16, epochs=10, validation=0, device=device)
     model.fit(ml100k_split.train)
     assert ur.evaluate(model, ml100k_split, k=20).summary()["ndcg@20"] > 0.25
