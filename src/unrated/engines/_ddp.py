@@ -51,7 +51,7 @@ torch: Any = import_torch()  # Any, as in _mf_torch: unrated's types do not depe
 
 
 @dataclass
-class Trained:
+class RankResult:
     """What a rank ends with: the whole model's tables (gathered) and training facts."""
 
     tables: dict[str, np.ndarray]
@@ -63,7 +63,7 @@ class Trained:
 
 def train_shard(
     model: EmbeddingMF, shard: Shard, *, rank: int, world: int, group: Any, device: str
-) -> Trained:
+) -> RankResult:
     """Train ``model``'s parameters on this rank's ``shard``, together with the other ranks."""
     rng = np.random.default_rng([model.seed, rank])  # this rank's draws
     binary = binary_matrix(shard.matrix)
@@ -94,7 +94,7 @@ def train_shard(
         options=FitOptions(progress=None if rank == 0 else False),
         validation=None if valid is None else _over_ranks(train, valid, model.patience, group),
     )
-    return Trained(
+    return RankResult(
         tables=trained.arrays,
         item_prior=sampler.probabilities.astype(np.float32),
         best_epoch=trained.best_epoch,
