@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import unrated as ur
 from unrated.evaluation import metrics
-from unrated.models._topk import mask_items, top_k
+from unrated.models._topk import top_k
 
 ids = st.text(
     alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="\x00")
@@ -119,8 +119,7 @@ def test_top_k_never_returns_excluded_or_duplicate_items(
     rng = np.random.default_rng(seed)
     scores = rng.integers(0, 5, size=(users, items)).astype(np.float32)  # many ties
     excluded = sp.csr_matrix(rng.random((users, items)) < density)
-    mask_items(scores, excluded)
-    idx, values = top_k(scores, k)
+    idx, values = top_k(scores, k, excluded=excluded)
     assert idx.shape == (users, min(k, items))
     for row in range(users):
         real = idx[row][idx[row] >= 0]

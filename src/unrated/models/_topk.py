@@ -6,6 +6,10 @@ that the full score matrix is never held. A row's result never depends on the ot
 its batch: ties go to the smaller item position, each row is selected on its own, and each
 inner product (here and in :func:`dot`) is the same sequence of fused multiply-adds over
 the factors in order, whatever the batch, the row's place in it, or the number of threads.
+
+Not BLAS: its products pick kernels by shape, so a row's last bits can depend on the rows
+beside it; scoring fixed-size padded tiles would fix the shape, but one user's request would
+then pay for a whole tile and for packing every item vector again.
 """
 
 from __future__ import annotations
@@ -20,14 +24,6 @@ CHUNK = 512
 ROWS = 4
 #: Query rows per parallel task, at most (each chunk of item vectors is read once per tile).
 TILE = 256
-
-
-def mask_items(scores: np.ndarray, excluded: sp.csr_matrix | None) -> None:
-    """Set ``scores[r, j]`` to -inf in place wherever ``excluded[r, j]`` is stored."""
-    if excluded is None or excluded.nnz == 0:
-        return
-    rows = np.repeat(np.arange(excluded.shape[0]), np.diff(excluded.indptr))
-    scores[rows, excluded.indices] = -np.inf
 
 
 def top_k(

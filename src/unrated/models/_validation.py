@@ -10,7 +10,7 @@ import scipy.sparse as sp
 
 from unrated._ranking import hit_matrix
 from unrated._ranking import ndcg_at_k as user_ndcg
-from unrated.models._topk import mask_items, top_k
+from unrated.models._topk import top_k
 
 #: Validation users are capped at this many (a random subset) to keep each check cheap.
 MAX_VALIDATION_USERS = 2000
@@ -70,8 +70,7 @@ def ndcg_at_k(
     for start in range(0, len(users), step):
         batch = users[start : start + step]
         block = np.array(scores(batch), dtype=np.float32)
-        mask_items(block, train[batch])
-        ranked, _ = top_k(block, k)
+        ranked, _ = top_k(block, k, excluded=train[batch])
         truth = valid[batch]
         hits = hit_matrix(ranked, truth)
         values.append(user_ndcg(hits, np.diff(truth.indptr), ranked.shape[1]))
