@@ -1,4 +1,4 @@
-"""``unrated info``: what a model file holds, without loading the model."""
+"""``unrated info``: what a model file holds, checked as thoroughly as loading it."""
 
 from __future__ import annotations
 
@@ -29,8 +29,10 @@ def info(
         "items": len(recommender.items_),
         "training pairs": recommender.seen_.nnz,
         "trained_on": getattr(recommender, "trained_on_", ""),
-        "item names": getattr(recommender, "item_names_", None) is not None,
+        "item names": recommender.item_names_ is not None,
     }
+    if recommender.info_:
+        details["info"] = dict(recommender.info_)
     for key, value in details.items():
         text = json.dumps(value) if isinstance(value, dict) else value
         console.print(Text.assemble((key, "bold"), ": ", shown(text)))
