@@ -120,6 +120,7 @@ def test_only_regular_files_are_replaced(cli: CliRun, model: Path, make: object,
         assert os.lstat(target).st_ino == before.st_ino
 
 
+@pytest.mark.slow
 def test_a_symbolic_link_is_written_through(cli: CliRun, model: Path, tmp_path: Path) -> None:
     (tmp_path / "models").mkdir()
     real = tmp_path / "models" / "real.unrated"
@@ -132,6 +133,7 @@ def test_a_symbolic_link_is_written_through(cli: CliRun, model: Path, tmp_path: 
     assert sorted(p.name for p in real.parent.iterdir()) == ["real.unrated"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("umask", "mode"), [(0o022, 0o644), (0o027, 0o640)])
 def test_new_files_get_the_mode_a_plain_open_gives(
     cli: CliRun, tmp_path: Path, umask: int, mode: int

@@ -42,6 +42,7 @@ def test_fit_and_info_lines_are_whole(cli: CliRun, deep: Path) -> None:
     assert json.loads(params)["neighbors"] == 50 and len(params) > 80
 
 
+@pytest.mark.slow
 def test_split_synth_and_recommend_lines_are_whole(cli: CliRun, deep: Path) -> None:
     split = cli("split", "d.csv", "--out", deep / "split", env=NARROW)
     assert only_line(split.stdout, ": train ").endswith(f"→ {deep}/split/")
@@ -53,6 +54,7 @@ def test_split_synth_and_recommend_lines_are_whole(cli: CliRun, deep: Path) -> N
     assert only_line(wrote, "wrote ").endswith(f"→ {deep}/recs.csv")
 
 
+@pytest.mark.slow
 def test_ids_are_never_cut_short(cli: CliRun, deep: Path) -> None:
     cli("fit", "d.csv", "--model", "popular", "--out", "m.unrated")
     csv = cli("recommend", "m.unrated", "--all", "-k", "3", env=NARROW).stdout

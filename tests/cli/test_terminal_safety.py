@@ -16,6 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
@@ -38,6 +39,7 @@ def write_csv(path: Path, rows: list[list[str]]) -> None:
         csv.writer(file).writerows(rows)
 
 
+@pytest.mark.slow
 @settings(
     max_examples=5,
     deadline=None,

@@ -66,6 +66,7 @@ def error_line(result: subprocess.CompletedProcess[str]) -> str:
 # --- ids of any integer width come back exactly ----------------------------------------------
 
 
+@pytest.mark.slow
 def test_uint64_ids_above_2_63_come_back_from_recommend_all(tmp_path: Path) -> None:
     users = [2**64 - 1, 2**63, 2**63 - 1, 0]
     table = pa.table(

@@ -200,6 +200,7 @@ def test_huge_head_is_refused(shop_server: Server) -> None:
 
 
 # ---------------------------------------------------------------------- slow clients
+@pytest.mark.slow
 def test_slow_and_idle_clients_do_not_block_others_and_are_cut_off(shop_server: Server) -> None:
     port = port_of(shop_server)
     request = f"GET /recommend?user={USER} HTTP/1.1\r\nHost: x\r\n\r\n".encode()
@@ -308,6 +309,7 @@ def not_broken(response: httpx.Response) -> None:
         assert set(response.json()) == {"error", "detail"}, response.text[:300]
 
 
+@pytest.mark.slow
 def test_unknown_ids_never_give_500(shop_server: Server) -> None:
     allowed = {200, 404, 422}
     with httpx.Client(base_url=shop_server.base, timeout=10) as client:
@@ -374,6 +376,7 @@ def concrete_requests(app: Any) -> Iterator[tuple[str, str]]:
             pytest.fail(f"unexpected kind of route: {route!r}")
 
 
+@pytest.mark.slow
 def test_with_an_api_key_only_public_paths_answer_without_it(
     start_server: StartServer, knn_model_file: Path
 ) -> None:

@@ -86,6 +86,7 @@ def test_customer_and_basket_recommendations(
         page.close()
 
 
+@pytest.mark.slow
 def test_basket_names_and_a_clean_screen_for_each_customer(
     browser: Any,
     start_server: StartServer,

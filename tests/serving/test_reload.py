@@ -110,6 +110,7 @@ async def hammer(base: str, users: list[str], stop: asyncio.Event, codes: list[i
                 print("request failed:", repr(error))
 
 
+@pytest.mark.slow
 def test_reload_under_concurrent_requests(
     start_server: StartServer, knn_model_file: Path, popular_model_file: Path, tmp_path: Path
 ) -> None:
@@ -164,6 +165,7 @@ def test_reload_under_concurrent_requests(
     control.close()
 
 
+@pytest.mark.slow
 def test_reload_replaces_every_worker(
     start_server: StartServer, knn_model_file: Path, popular_model_file: Path, tmp_path: Path
 ) -> None:
