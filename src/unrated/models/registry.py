@@ -10,12 +10,13 @@ from unrated.models.base import Recommender
 from unrated.models.bpr import BPR
 from unrated.models.ease import EASE
 from unrated.models.embedding_mf import EmbeddingMF
+from unrated.models.graph_filter import GraphFilter
 from unrated.models.ials import IALS
 from unrated.models.item_knn import ItemKNN
 from unrated.models.popular import Popular
 
 MODELS: dict[str, type[Recommender]] = {
-    cls.key: cls for cls in (Popular, ItemKNN, EASE, IALS, BPR, EmbeddingMF)
+    cls.key: cls for cls in (Popular, ItemKNN, EASE, IALS, BPR, EmbeddingMF, GraphFilter)
 }
 
 #: What ``unrated fit`` trains when no model is named: the strongest general model.
