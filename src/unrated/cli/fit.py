@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 #: The registry's names and default, written out so that ``--help`` need not import the
 #: models (numba); tests/cli/test_startup.py checks them against unrated.models.registry.
-MODEL_NAMES = ("popular", "item-knn", "ease", "ials", "bpr", "mf")
+MODEL_NAMES = ("popular", "item-knn", "ease", "ials", "bpr", "mf", "graph-filter")
 DEFAULT_MODEL = "ials"
 
 ENGINES = ("local", "spark", "torchrun")

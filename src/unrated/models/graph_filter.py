@@ -143,35 +143,30 @@ class GraphFilter(Recommender):
         self._post = _power(item_degree.astype(np.float64), self.degree_exponent)
         self._coefficients = chebyshev_coefficients(self.order, self.flatness)
 
-    def _laplacian(self, block: np.ndarray) -> np.ndarray:
-        """(I − 2P) applied to an items × batch block: the operator rescaled to [−1, 1]."""
-        users = np.zeros((self.graph_.shape[0], block.shape[1]), dtype=np.float32)
-        _sparse_dense(self.graph_.indptr, self.graph_.indices, self.graph_.data, block, users)
-        out = np.zeros_like(block)
-        t = self._graph_t
-        _sparse_dense(t.indptr, t.indices, t.data, users, out)
-        out *= np.float32(-2.0)
-        out += block
-        return out
-
     def _apply(self, signal: sp.csr_matrix) -> np.ndarray:
-        """h(P) + w·VVᵀ applied to each row of ``signal``, as an items × rows block."""
-        columns = np.zeros((signal.shape[1], signal.shape[0]), dtype=np.float32)
-        rows = np.repeat(np.arange(signal.shape[0]), np.diff(signal.indptr))
-        columns[signal.indices, rows] = signal.data
-        coefficients = self._coefficients
-        out = columns * np.float32(coefficients[0])
-        previous, current = columns, columns
+        """h(P) + w·VVᵀ applied to each row of ``signal``, as an items × rows block.
+
+        h(P) = Σ c_k T_k(I − 2P) by the three-term recurrence, each step two sparse
+        products (into ``users``, then fused with the recurrence and the sum, row by row).
+        """
+        (n_rows, n_items), graph, graph_t = signal.shape, self.graph_, self._graph_t
+        current = np.zeros((n_items, n_rows), dtype=np.float32)
+        current[signal.indices, np.repeat(np.arange(n_rows), np.diff(signal.indptr))] = signal.data
+        coefficients = self._coefficients.astype(np.float32)
+        out = current * coefficients[0]
+        previous, following = np.zeros_like(current), np.empty_like(current)
+        users = np.empty((graph.shape[0], n_rows), dtype=np.float32)
         for k in range(1, len(coefficients)):
-            step = self._laplacian(current)
-            if k > 1:
-                step *= np.float32(2.0)
-                step -= previous
-            previous, current = current, step
-            out += np.float32(coefficients[k]) * current
+            _sparse_dense(graph.indptr, graph.indices, graph.data, current, users)
+            _chebyshev_step(
+                graph_t.indptr, graph_t.indices, graph_t.data, users,
+                current, previous, following, out, k > 1, coefficients[k],
+            )  # fmt: skip
+            previous, current, following = current, following, previous
         if self.ideal_.shape[1] > 0:
             queries = np.asarray(signal @ self.ideal_, dtype=np.float32)
-            out += np.float32(self.ideal_weight) * dot(self.ideal_, queries.T)
+            queries *= np.float32(self.ideal_weight)
+            out += dot(self.ideal_, queries.T)
         return out
 
     def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
@@ -236,9 +231,9 @@ def _top_right_singular_vectors(
 
     def gram(block: np.ndarray) -> np.ndarray:
         """P @ block, as two sparse products."""
-        users = np.zeros((n_users, block.shape[1]))
+        users = np.empty((n_users, block.shape[1]))
         _sparse_dense(graph.indptr, graph.indices, graph.data, block, users)
-        out = np.zeros_like(block)
+        out = np.empty_like(block)
         _sparse_dense(graph_t.indptr, graph_t.indices, graph_t.data, users, out)
         return out
 
@@ -296,12 +291,48 @@ def _power(degree: np.ndarray, exponent: float) -> np.ndarray:
 def _sparse_dense(
     indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, dense: np.ndarray, out: np.ndarray
 ) -> None:
-    """Add sparse (CSR) @ dense to ``out``, row by row; each sum runs in stored order."""
+    """Set ``out`` to sparse (CSR) @ dense, row by row; each sum runs in stored order."""
     width = dense.shape[1]
     for row in numba.prange(len(indptr) - 1):
         target = out[row]
+        target[:] = 0.0
         for p in range(indptr[row], indptr[row + 1]):
             value = data[p]
             source = dense[indices[p]]
             for c in range(width):
                 target[c] += value * source[c]
+
+
+@numba.njit(parallel=True, cache=True, nogil=True, fastmath={"contract"})
+def _chebyshev_step(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    users: np.ndarray,
+    current: np.ndarray,
+    previous: np.ndarray,
+    following: np.ndarray,
+    out: np.ndarray,
+    second_kind: bool,
+    coefficient: np.float32,
+) -> None:
+    """Set ``following`` to T_k from T_{k-1} (``current``), T_{k-2} and R̃ T_{k-1} (``users``).
+
+    R̃ᵀ (CSR) @ users gives P T_{k-1}; then T_1 = (I − 2P) T_0 and, past the first step,
+    T_k = 2 (I − 2P) T_{k-1} − T_{k-2}; ``out`` gains ``coefficient`` · T_k.
+    """
+    width = users.shape[1]
+    for row in numba.prange(len(indptr) - 1):
+        target = following[row]
+        target[:] = 0.0
+        for p in range(indptr[row], indptr[row + 1]):
+            value = data[p]
+            source = users[indices[p]]
+            for c in range(width):
+                target[c] += value * source[c]
+        for c in range(width):
+            step = current[row, c] - np.float32(2.0) * target[c]
+            if second_kind:
+                step = np.float32(2.0) * step - previous[row, c]
+            target[c] = step
+            out[row, c] += coefficient * step
