@@ -84,11 +84,14 @@ class GraphFilter(Recommender):
 
     @classmethod
     def search_space(cls, trial: Any) -> dict[str, Any]:
-        """Order 1–16, flatness 0.5–4, rank 0–1024, ideal weight 0–1, exponent 0–0.8."""
+        """Order 1–16, flatness 0.5–4, rank 16–1024, ideal weight 0–1, exponent 0–0.8.
+
+        Rank and flatness on a log scale: small catalogues want tens of singular vectors.
+        """
         return {
             "order": trial.suggest_int("order", 1, 16),
             "flatness": trial.suggest_float("flatness", 0.5, 4.0, log=True),
-            "rank": trial.suggest_int("rank", 0, 1024, step=64),
+            "rank": trial.suggest_int("rank", 16, 1024, log=True),
             "ideal_weight": trial.suggest_float("ideal_weight", 0.0, 1.0),
             "degree_exponent": trial.suggest_float("degree_exponent", 0.0, 0.8),
         }
@@ -153,7 +156,7 @@ class GraphFilter(Recommender):
         current = np.zeros((n_items, n_rows), dtype=np.float32)
         current[signal.indices, np.repeat(np.arange(n_rows), np.diff(signal.indptr))] = signal.data
         coefficients = self._coefficients.astype(np.float32)
-        out = current * coefficients[0]
+        out: np.ndarray = current * coefficients[0]
         previous, following = np.zeros_like(current), np.empty_like(current)
         users = np.empty((graph.shape[0], n_rows), dtype=np.float32)
         for k in range(1, len(coefficients)):
