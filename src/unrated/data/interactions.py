@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import polars as pl
 import scipy.sparse as sp
 
 from unrated.data.ids import IdIndex
+
+if TYPE_CHECKING:  # polars is imported where a frame is made, not at start-up
+    import polars as pl
 
 
 @dataclass(frozen=True)
@@ -153,6 +156,8 @@ def interactions_to_frame(data: Interactions) -> pl.DataFrame:
     }
     if data.times is not None:
         columns["timestamp"] = _integral(data.times)
+    import polars as pl
+
     return pl.DataFrame(columns)
 
 

@@ -13,22 +13,23 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, ClassVar, Self
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 import numpy as np
-import polars as pl
 import scipy.sparse as sp
 
 from unrated._checks import check_k
 from unrated._memory import Cost, check_memory
 from unrated._progress import progress_bar
 from unrated.data.ids import IdIndex
-from unrated.data.io import read_interactions
 from unrated.errors import DataError, InvalidParameterError, NotFittedError, UnknownIdError
 from unrated.models._checkpoint import Checkpoint
 from unrated.models._topk import top_k, top_k_dot
 from unrated.models._training import FitOptions
 from unrated.models.recommendations import Recommendations as Recommendations
+
+if TYPE_CHECKING:  # polars is imported where a frame is made, not at start-up
+    import polars as pl
 
 #: Scores are computed for at most this many (row, item) cells at once (float32: 256 MiB).
 BATCH_CELLS = 1 << 26
@@ -107,6 +108,8 @@ class Recommender(ABC):
                 elsewhere (the environment variable UNRATED_PROGRESS=auto/1/0 can say
                 otherwise); True forces bars; False shows nothing.
         """
+        from unrated.data.io import read_interactions  # polars: only when reading data
+
         data = read_interactions(data)
         self.check_params()
         if data.nnz == 0:
@@ -372,6 +375,8 @@ class Recommender(ABC):
         history = self.seen_[user_idx]
         contributions = self._explain(history, int(user_idx[0]), item_idx)
         order = np.argsort(-contributions, kind="stable")[: check_k(k)]
+        import polars as pl
+
         return pl.DataFrame(
             {
                 "item_id": self.items_.take(history.indices[order]).tolist(),

@@ -6,7 +6,6 @@ from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 import scipy.sparse as sp
 
 from unrated._checks import check_float, take_array
@@ -63,6 +62,8 @@ class EASE(Recommender):
                 binary_t @ binary[:, start : start + columns]
             ).toarray()
         gram[np.diag_indices(n_items)] += np.float32(self.regularization)
+        import scipy.linalg  # 0.1 s to import: only when fitting (not to load or serve)
+
         inverse = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
         diagonal = np.diag(inverse).copy()
         inverse /= -diagonal[np.newaxis, :]

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
-import polars as pl
+
+if TYPE_CHECKING:  # polars is imported where a frame is made, not at start-up
+    import polars as pl
 
 
 @dataclass(frozen=True, eq=False)
@@ -50,6 +53,8 @@ class Recommendations:
         n, k = self.item_idx.shape
         valid = (self.item_idx >= 0).ravel()
         users = np.repeat(self.user_ids, k)[valid]
+        import polars as pl
+
         return pl.DataFrame(
             {
                 user_column or self.query_column: users.tolist(),
