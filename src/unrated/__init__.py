@@ -37,6 +37,7 @@ _EXPORTS = {
     "BPR": "unrated.models.bpr",
     "EASE": "unrated.models.ease",
     "EmbeddingMF": "unrated.models.embedding_mf",
+    "GraphFilter": "unrated.models.graph_filter",
     "IALS": "unrated.models.ials",
     "ItemKNN": "unrated.models.item_knn",
     "Popular": "unrated.models.popular",
@@ -52,6 +53,7 @@ __all__ = [
     "DataError",
     "DataWarning",
     "EmbeddingMF",
+    "GraphFilter",
     "IdIndex",
     "Interactions",
     "InvalidParameterError",
@@ -114,6 +116,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from unrated.models.bpr import BPR
     from unrated.models.ease import EASE
     from unrated.models.embedding_mf import EmbeddingMF
+    from unrated.models.graph_filter import GraphFilter
     from unrated.models.ials import IALS
     from unrated.models.item_knn import ItemKNN
     from unrated.models.popular import Popular
