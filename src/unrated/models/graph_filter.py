@@ -301,15 +301,26 @@ def _sparse_dense(
     indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, dense: np.ndarray, out: np.ndarray
 ) -> None:
     """Set ``out`` to sparse (CSR) @ dense, row by row; each sum runs in stored order."""
-    width = dense.shape[1]
     for row in numba.prange(len(indptr) - 1):
-        target = out[row]
-        target[:] = 0.0
-        for p in range(indptr[row], indptr[row + 1]):
-            value = data[p]
-            source = dense[indices[p]]
-            for c in range(width):
-                target[c] += value * source[c]
+        _row_product(indptr, indices, data, dense, row, out[row])
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
+def _row_product(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    data: np.ndarray,
+    dense: np.ndarray,
+    row: int,
+    target: np.ndarray,
+) -> None:
+    """Set ``target`` to row ``row`` of sparse (CSR) @ dense, summed in stored order."""
+    target[:] = 0.0
+    for p in range(indptr[row], indptr[row + 1]):
+        value = data[p]
+        source = dense[indices[p]]
+        for c in range(dense.shape[1]):
+            target[c] += value * source[c]
 
 
 @numba.njit(parallel=True, cache=True, nogil=True, fastmath={"contract"})
@@ -333,12 +344,7 @@ def _chebyshev_step(
     width = users.shape[1]
     for row in numba.prange(len(indptr) - 1):
         target = following[row]
-        target[:] = 0.0
-        for p in range(indptr[row], indptr[row + 1]):
-            value = data[p]
-            source = users[indices[p]]
-            for c in range(width):
-                target[c] += value * source[c]
+        _row_product(indptr, indices, data, users, row, target)
         for c in range(width):
             step = current[row, c] - np.float32(2.0) * target[c]
             if second_kind:
