@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
 from unrated._checks import check_float, take_array
-from unrated._memory import F32, Cost, pairs_cost
+from unrated._memory import F32, F64, Cost, pairs_cost
 from unrated.data.interactions import binary_matrix
+from unrated.errors import InvalidParameterError
 from unrated.models._training import FitOptions
 from unrated.models.base import BATCH_CELLS, Recommender
+
+#: The default λ over the mean non-zero eigenvalue of XᵀX (see EASE).
+SCALE = 2.0
 
 
 class EASE(Recommender):
@@ -22,14 +27,18 @@ class EASE(Recommender):
     over every cell of the binary matrix X (each zero is a negative). Closed form: with
     P = (XᵀX + λI)⁻¹, B = −P / diag(P) column-wise and diag(B) = 0. Scores are X_u B.
 
-    ``regularization`` (λ) defaults to 250, best on MovieLens-100k among 50–1000 (Steck
-    reports 200–1000 on larger sets). Memory is one dense float32 items × items matrix
-    (plus LAPACK workspace): ``fit`` refuses, before allocating, if it would not fit.
+    The inverse is taken in the smaller dimension: with many fewer users than items
+    (8·users² ≤ items², where the users × users float64 system needs no more memory than
+    the direct path) through the Woodbury identity P = (I − Xᵀ(λI + XXᵀ)⁻¹X) / λ, so only a
+    users × users system is factored (Last.fm-2k: 1,892 users × 15,400 items); otherwise
+    XᵀX + λI directly. Both are Cholesky inverses (the matrices are positive definite) and
+    agree to float32 rounding. Memory is one dense float32 items × items matrix: ``fit``
+    refuses, before allocating, if it would not fit.
     """
 
     key = "ease"
 
-    def __init__(self, *, regularization: float = 250.0) -> None:
+    def __init__(self, *, regularization: float | None = None) -> None:
         self.regularization = regularization
 
     @classmethod
@@ -38,37 +47,44 @@ class EASE(Recommender):
         return {"regularization": trial.suggest_float("regularization", 1.0, 1e4, log=True)}
 
     def _check_params(self) -> None:
-        check_float(
-            self.regularization, "regularization", type(self).__name__, minimum=0.0, inclusive=False
-        )
+        if self.regularization is not None:
+            check_float(
+                self.regularization,
+                "regularization",
+                type(self).__name__,
+                minimum=0.0,
+                inclusive=False,
+            )
 
     def _memory_costs(self, n_users: int, n_items: int, nnz: int) -> list[Cost]:
-        """One dense items × items float32 matrix, plus a quarter for LAPACK's workspace."""
+        """The float32 items × items result, plus a quarter for the blocks building it.
+
+        The direct path inverts it in place; through Woodbury add the float64 users × users
+        system and two float64 blocks of its products.
+        """
+        remedy = "use 'item-knn' or 'ials', or keep fewer items (drop the rarest)"
         dense = Cost(
             F32 * n_items * n_items * 5 // 4,
             f"a dense {n_items:,} × {n_items:,} float32 matrix",
-            "use 'item-knn' or 'ials', or keep fewer items (drop the rarest)",
+            remedy,
         )
-        return [dense, pairs_cost(nnz, 3 * F32)]
+        costs = [dense, pairs_cost(nnz, 3 * F32)]
+        if woodbury(n_users, n_items):
+            cells = n_users * n_users + 2 * _columns(n_users, n_items) * (n_users + n_items)
+            costs.append(
+                Cost(F64 * cells, f"a dense {n_users:,} × {n_users:,} float64 matrix", remedy)
+            )
+        return costs
 
     def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator, options: FitOptions) -> None:
-        n_items = matrix.shape[1]
         binary = binary_matrix(matrix)
-        gram = np.empty((n_items, n_items), dtype=np.float32)
-        binary_t = binary.T.tocsr()
-        columns = max(1, BATCH_CELLS // max(n_items, 1))
-        for start in range(0, n_items, columns):
-            gram[:, start : start + columns] = (
-                binary_t @ binary[:, start : start + columns]
-            ).toarray()
-        gram[np.diag_indices(n_items)] += np.float32(self.regularization)
-        import scipy.linalg  # 0.1 s to import: only when fitting (not to load or serve)
-
-        inverse = scipy.linalg.inv(gram, overwrite_a=True, check_finite=False)
-        diagonal = np.diag(inverse).copy()
-        inverse /= -diagonal[np.newaxis, :]
-        inverse[np.diag_indices(n_items)] = 0.0
-        self.weights_ = inverse.astype(np.float32, copy=False)
+        lam = self.regularization
+        lam = scaled_regularization(binary) if lam is None else float(lam)
+        if woodbury(*binary.shape):
+            self.weights_ = woodbury_weights(binary, lam)
+        else:
+            self.weights_ = direct_weights(binary, lam)
+        self.info_ = MappingProxyType({"regularization": lam})
 
     def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
         return np.asarray(binary_matrix(history) @ self.weights_, dtype=np.float32)
@@ -85,3 +101,96 @@ class EASE(Recommender):
     def _set_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
         n_items = len(self.items_)
         self.weights_ = take_array(arrays, "weights", np.float32, (n_items, n_items))
+
+
+def scaled_regularization(binary: sp.csr_matrix) -> float:
+    """The default λ: SCALE times the mean non-zero eigenvalue of XᵀX, nnz / min(users, items)."""
+    return round(SCALE * binary.nnz / max(1, min(binary.shape)), 1)
+
+
+def woodbury(n_users: int, n_items: int) -> bool:
+    """Whether to solve in the users × users dimension (Woodbury).
+
+    Only when its float64 system is no larger than the float32 items × items result (so the
+    memory stays that of the direct path); it is then also far faster to invert.
+    """
+    return 8 * n_users * n_users <= n_items * n_items
+
+
+def direct_weights(binary: sp.csr_matrix, lam: float) -> np.ndarray:
+    """B from P = (XᵀX + λI)⁻¹, inverted in float32 in place."""
+    n_items = binary.shape[1]
+    inverse = spd_inverse(dense_gram(binary.T.tocsr(), binary, np.float32), lam)
+    diagonal = np.diag(inverse).copy()
+    inverse /= -diagonal[np.newaxis, :]
+    inverse[np.diag_indices(n_items)] = 0.0
+    return inverse
+
+
+def woodbury_weights(binary: sp.csr_matrix, lam: float) -> np.ndarray:
+    """B from P = (I − XᵀMX)/λ, M = (λI + XXᵀ)⁻¹: B_ij = (XᵀMX)_ij / (1 − (XᵀMX)_jj).
+
+    M is float64; XᵀMX is two sparse products per column block, float64 until stored.
+    """
+    n_users, n_items = binary.shape
+    binary_t = binary.T.tocsr()
+    system = spd_inverse(dense_gram(binary, binary_t, np.float64), lam)
+    by_item = binary.tocsc()
+    weights = np.empty((n_items, n_items), dtype=np.float32)
+    denominators = np.empty(n_items)
+    columns = _columns(n_users, n_items)
+    for start in range(0, n_items, columns):
+        stop = min(start + columns, n_items)
+        solved = by_item[:, start:stop].T @ system  # (M X_block)ᵀ, columns × users
+        block = np.asarray(binary_t @ solved.T)  # (XᵀMX)[:, block], items × columns
+        positions = np.arange(start, stop)
+        denominators[start:stop] = 1.0 - block[positions, positions - start]
+        weights[:, start:stop] = block
+    weights /= denominators.astype(np.float32)[np.newaxis, :]
+    weights[np.diag_indices(n_items)] = 0.0
+    return weights
+
+
+def _columns(n_users: int, n_items: int) -> int:
+    """Items per block of the Woodbury products (two float64 blocks of 64 MiB at most)."""
+    return min(n_items, max(1, BATCH_CELLS // (8 * (n_users + n_items))))
+
+
+def dense_gram(
+    left: sp.csr_matrix, right: sp.csr_matrix, dtype: type[np.floating[Any]]
+) -> np.ndarray:
+    """``left @ right`` as a dense array, built a block of columns at a time."""
+    size = right.shape[1]
+    gram: np.ndarray = np.empty((left.shape[0], size), dtype=dtype)
+    columns = max(1, BATCH_CELLS // max(left.shape[0], 1))
+    for start in range(0, size, columns):
+        gram[:, start : start + columns] = (left @ right[:, start : start + columns]).toarray()
+    return gram
+
+
+def spd_inverse(gram: np.ndarray, lam: float) -> np.ndarray:
+    """(gram + λI)⁻¹ of a symmetric positive semi-definite ``gram``, in its memory (Cholesky)."""
+    import scipy.linalg  # 0.1 s to import: only when fitting (not to load or serve)
+
+    size = len(gram)
+    gram[np.diag_indices(size)] += gram.dtype.type(lam)
+    # The transpose of a C-ordered symmetric matrix is the same matrix, Fortran-ordered:
+    # LAPACK then works in place. Only the upper triangle of `inverse` is computed.
+    lapack = scipy.linalg.lapack
+    single = gram.dtype == np.float32
+    potrf, potri = (lapack.spotrf, lapack.spotri) if single else (lapack.dpotrf, lapack.dpotri)
+    factor, info = potrf(gram.T, lower=False, clean=False, overwrite_a=True)
+    if info == 0:
+        inverse, info = potri(factor, lower=False, overwrite_c=True)
+    if info != 0:
+        raise InvalidParameterError(
+            f"EASE: XᵀX + λI is not numerically positive definite with regularization={lam:g}"
+            f" (LAPACK info {info}); use a larger regularization"
+        )
+    rows = max(1, BATCH_CELLS // max(size, 1))
+    for start in range(0, size, rows):
+        stop = min(start + rows, size)
+        inverse[start:stop, :start] = inverse[:start, start:stop].T
+        square = inverse[start:stop, start:stop]
+        square[:] = np.triu(square) + np.triu(square, 1).T
+    return gram if np.shares_memory(inverse, gram) else np.ascontiguousarray(inverse)
