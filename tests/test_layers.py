@@ -36,6 +36,7 @@ LAYERS = {
     "serving": (5, "serving"),
     "engines": (5, "engines"),
     "tuning": (5, "tuning"),
+    "choosing": (5, "tuning"),
     "cli": (6, "cli"),
     "__main__": (6, "cli"),
 }

@@ -43,6 +43,8 @@ _EXPORTS = {
     "Popular": "unrated.models.popular",
     "MODELS": "unrated.models.registry",
     "make_model": "unrated.models.registry",
+    "Choice": "unrated.choosing",
+    "choose_model": "unrated.choosing",
 }
 
 __all__ = [
@@ -50,6 +52,7 @@ __all__ = [
     "EASE",
     "IALS",
     "MODELS",
+    "Choice",
     "DataError",
     "DataWarning",
     "EmbeddingMF",
@@ -71,6 +74,7 @@ __all__ = [
     "UnratedError",
     "UnratedWarning",
     "__version__",
+    "choose_model",
     "evaluate",
     "make_model",
     "read_interactions",
@@ -95,6 +99,7 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
+    from unrated.choosing import Choice, choose_model
     from unrated.data.ids import IdIndex
     from unrated.data.interactions import Interactions
     from unrated.data.io import read_interactions

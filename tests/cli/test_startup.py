@@ -8,7 +8,8 @@ import sys
 
 import unrated
 from tests.cli.conftest import CliRun
-from unrated.cli.fit import DEFAULT_MODEL, MODEL_NAMES
+from unrated import choosing
+from unrated.cli.fit import AUTO_BUDGET, AUTO_CANDIDATES, DEFAULT_MODEL, MODEL_NAMES
 from unrated.models import registry
 
 HEAVY = ("numba", "torch", "fastapi", "uvicorn", "matplotlib", "optuna", "scipy", "polars", "numpy")
@@ -42,4 +43,5 @@ def test_version(cli: CliRun) -> None:
 
 def test_help_names_the_registered_models() -> None:
     assert tuple(registry.MODELS) == MODEL_NAMES
-    assert DEFAULT_MODEL == registry.DEFAULT_MODEL
+    assert (DEFAULT_MODEL, AUTO_CANDIDATES) == (choosing.AUTO, choosing.CANDIDATES)
+    assert AUTO_BUDGET == choosing.DEFAULT_BUDGET

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from pathlib import Path
@@ -18,19 +19,29 @@ from unrated.errors import InvalidParameterError
 if TYPE_CHECKING:
     from unrated.models.base import Recommender
 
-#: The registry's names and default, written out so that ``--help`` need not import the
-#: models (numba); tests/cli/test_startup.py checks them against unrated.models.registry.
+#: The registry's names, and what auto chooses among and in how long, written out so that
+#: ``--help`` need not import the models (numba); tests/cli/test_startup.py checks them
+#: against unrated.models.registry and unrated.choosing.
 MODEL_NAMES = ("popular", "item-knn", "ease", "ials", "bpr", "mf", "graph-filter")
-DEFAULT_MODEL = "ials"
+DEFAULT_MODEL = "auto"
+AUTO_CANDIDATES = ("item-knn", "ials", "graph-filter", "ease")
+AUTO_BUDGET = 300.0
 
 ENGINES = ("local", "spark", "torchrun")
+#: The one model each other engine trains: what it trains when no model is named.
+ENGINE_MODELS = {"spark": "ials", "torchrun": "mf"}
 _ENGINE_HELP = (
     "Where to train: local (this process), spark (ials with Spark MLlib ALS; see "
     "--spark-master) or torchrun (mf data-parallel with torch.distributed; see --nproc)."
 )
 _MODEL_HELP = (
-    f"Model spec NAME[:key=value,...]; models: {', '.join(MODEL_NAMES)}. "
-    f"Default: {DEFAULT_MODEL} (the strongest general model)."
+    f"Model spec NAME[:key=value,...]; models: {', '.join(MODEL_NAMES)}. Default: auto, "
+    f"the best of {', '.join(AUTO_CANDIDATES)} on a validation split of DATA, refitted on "
+    "all of it (with --engine spark: ials; torchrun: mf)."
+)
+_BUDGET_HELP = (
+    f"Seconds for --model auto: choice and refit (default {AUTO_BUDGET:g}); "
+    "candidates that would not finish in time are skipped."
 )
 
 
@@ -38,7 +49,8 @@ _MODEL_HELP = (
 def fit(
     data: Annotated[Path, typer.Argument(help="Training interactions (CSV, TSV, Parquet).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write (.unrated).")],
-    model: Annotated[str, typer.Option("--model", "-m", help=_MODEL_HELP)] = DEFAULT_MODEL,
+    model: Annotated[str | None, typer.Option("--model", "-m", help=_MODEL_HELP)] = None,
+    budget: Annotated[float | None, typer.Option("--budget", help=_BUDGET_HELP)] = None,
     items: Annotated[
         Path | None, typer.Option("--items", help="Item names file: item id + name/title column.")
     ] = None,
@@ -70,9 +82,21 @@ def fit(
     from unrated.modelfile import save_model
     from unrated.models.registry import make_model
 
-    recommender = make_model(model)  # checks the spec before reading any data
     if engine not in ENGINES:
         raise InvalidParameterError(f"--engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+    model = model or ENGINE_MODELS.get(engine, DEFAULT_MODEL)
+    auto = model.strip() == DEFAULT_MODEL
+    if auto and engine != "local":
+        raise InvalidParameterError(
+            f"--model auto chooses on this machine; --engine {engine} trains "
+            f"{ENGINE_MODELS[engine]} only: name it, or leave --model out"
+        )
+    if budget is not None and not auto:
+        raise InvalidParameterError(f"--budget is for --model auto, not {model}")
+    if budget is not None and not (0 < budget < math.inf):
+        raise InvalidParameterError(f"--budget must be seconds > 0, got {budget:g}")
+    # checks the spec before reading any data
+    recommender = None if auto else make_model(model)
     if engine != "local" and checkpoint is not None:
         raise InvalidParameterError("--checkpoint works with --engine local only")
     if checkpoint is not None and checkpoint.exists() and not checkpoint.is_dir():
@@ -87,7 +111,7 @@ def fit(
 
         fitted: Recommender | None = fit_spark(
             str(data),
-            recommender,  # type: ignore[arg-type]  # fit_spark names a wrong model itself
+            recommender,  # type: ignore[arg-type]  # fit_spark names a wrong model; not auto
             master=spark_master,
             conf=parse_conf(spark_conf or []),
             user_col=user_col,
@@ -108,7 +132,7 @@ def fit(
             rank_args += [flag, str(value)] if value is not None else []
         fitted = fit_torchrun(
             data,
-            recommender,
+            recommender,  # type: ignore[arg-type]  # not None: auto was refused above
             nproc=nproc,
             rank_args=rank_args,
             user_col=user_col,
@@ -119,7 +143,18 @@ def fit(
         interactions = read_data(data, user_col, item_col, time_col, weight_col)
         if interactions.columns is not None:
             print(f"columns: {plain(interactions.columns)}", file=sys.stderr)
-        fitted = recommender.fit(interactions, checkpoint=checkpoint)
+        if recommender is None:
+            from unrated.choosing import choose_model
+
+            choice = choose_model(
+                interactions, budget_seconds=budget or AUTO_BUDGET, checkpoint=checkpoint
+            )
+            for line in (choice.summary(), *choice.notes()):
+                print(plain(line), file=sys.stderr)
+            fitted = choice.model
+            model = choice.name
+        else:
+            fitted = recommender.fit(interactions, checkpoint=checkpoint)
     seconds = time.perf_counter() - started
     if fitted is None:  # the torchrun launcher, or a rank other than 0: rank 0 wrote the file
         return

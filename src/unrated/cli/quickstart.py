@@ -60,7 +60,7 @@ def quickstart(
     from unrated.evaluation.protocol import PROTOCOL_NOTE, evaluate
     from unrated.models.registry import make_model
 
-    candidate = make_model(model)
+    candidate = None if model == DEFAULT_MODEL else make_model(model)  # the spec, checked
     if data is None:
         from unrated.data.sample_shop import make_sample_shop
 
@@ -86,14 +86,18 @@ def quickstart(
     )
 
     results = {}
-    for recommender in (make_model("popular"), candidate):
+    for name in ("popular", model):
         started = time.perf_counter()
-        recommender.fit(split.train)
-        results[model if recommender is candidate else "popular"] = (
-            recommender,
-            evaluate(recommender, split),
-            time.perf_counter() - started,
-        )
+        if name == model and candidate is None:  # auto: chosen on a split of the train part
+            from unrated.choosing import choose_model
+
+            choice = choose_model(split.train)
+            recommender, name = choice.model, choice.name
+            console.print(shown(choice.summary()))
+        else:
+            recommender = candidate if name == model and candidate else make_model("popular")
+            recommender.fit(split.train)
+        results[name] = (recommender, evaluate(recommender, split), time.perf_counter() - started)
     table = Table(title="held-out ranking quality")
     for column in ("model", *_SHOWN.values(), "s"):
         table.add_column(
@@ -107,7 +111,7 @@ def quickstart(
         table.add_row(shown(name), *[fmt(summary[m]) for m in _SHOWN], f"{seconds:.1f}")
     console.print(table)
     console.print(f"[dim]{PROTOCOL_NOTE}; tRecall = truncated recall; Cov = catalogue coverage[/]")
-    _show_customer(results[model][0], split.train, split.test, names)
+    _show_customer(recommender, split.train, split.test, names)
     if data is None:
         target = plain(save or Path("shop"))
         console.print(

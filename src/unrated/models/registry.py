@@ -19,9 +19,6 @@ MODELS: dict[str, type[Recommender]] = {
     cls.key: cls for cls in (Popular, ItemKNN, EASE, IALS, BPR, EmbeddingMF, GraphFilter)
 }
 
-#: What ``unrated fit`` trains when no model is named: the strongest general model.
-DEFAULT_MODEL = "ials"
-
 
 def model_class(name: str) -> type[Recommender]:
     """The registered class called ``name``; the error lists the valid names."""
