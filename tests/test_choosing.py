@@ -74,11 +74,17 @@ def test_a_tiny_budget_returns_the_fallback_at_once_and_says_what_it_skipped(
     assert all(name in line for name in CANDIDATES) and len(choice.notes()) == 4
 
 
-def test_a_budget_that_allows_only_the_cheapest_scores_only_it(ml100k_split: ur.Split) -> None:
+def test_a_short_budget_scores_the_cheapest_and_skips_only_for_time(
+    ml100k_split: ur.Split,
+) -> None:
+    # which others fit in 8 s depends on the machine; the cheapest always does, and every
+    # skip says the budget (estimates may run long, hence the slack on the total)
     choice = choose_model(ml100k_split.train, budget_seconds=8, progress=False)
-    scored = [c.name for c in choice.candidates if c.score is not None]
-    assert 1 <= len(scored) < len(CANDIDATES) and choice.candidates[0].score is not None
-    assert choice.name in scored and choice.seconds < 8 * 2
+    assert choice.candidates[0].score is not None and choice.name != "popular"
+    assert all(
+        c.score is not None or "of the 8 s budget left" in c.skipped for c in choice.candidates
+    )
+    assert choice.seconds < 8 * 3
 
 
 def test_a_candidate_that_would_not_fit_in_memory_is_skipped_with_the_models_reason(
