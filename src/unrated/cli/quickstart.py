@@ -45,7 +45,9 @@ def quickstart(
         typer.Option("--data", help="Your interactions file instead of the sample shop."),
     ] = None,
     items: Annotated[Path | None, typer.Option("--items", help="Item names for --data.")] = None,
-    model: Annotated[str, typer.Option("--model", "-m", help="Model spec to try.")] = DEFAULT_MODEL,
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Model spec to try, or auto (as fit does).")
+    ] = DEFAULT_MODEL,
     save: Annotated[
         Path | None, typer.Option("--save", help="Also write the sample shop's CSV files here.")
     ] = None,
