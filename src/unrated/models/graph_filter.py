@@ -14,12 +14,15 @@ from unrated._checks import check_float, check_int, csr_arrays, take_array, take
 from unrated._memory import F32, F64, Cost, pairs_cost
 from unrated._progress import progress_bar
 from unrated.data.interactions import binary_matrix
-from unrated.models._topk import dot
 from unrated.models._training import FitOptions
 from unrated.models.base import BATCH_CELLS, Recommender
 
 #: Extra random directions of the randomized SVD beyond ``rank`` (Halko et al. 2011).
 OVERSAMPLING = 64
+
+#: Items per task of the low-rank kernel: a tile of Vᵀ (rank × 128 floats) stays in cache
+#: while every row of the batch is scored against it.
+LOW_RANK_TILE = 128
 
 
 class GraphFilter(Recommender):
@@ -134,16 +137,16 @@ class GraphFilter(Recommender):
         scale_items = sp.diags(_power(item_degree, -0.5))
         graph = sp.csr_matrix(scale_users @ binary @ scale_items, dtype=np.float32)
         graph.sort_indices()
-        self._install(graph, item_degree.astype(np.float32))
         rank = min(self.rank, *graph.shape)
-        self.ideal_ = (
-            _top_right_singular_vectors(self, rank, rng, options)
-            if rank > 0
-            else np.zeros((graph.shape[1], 0), dtype=np.float32)
-        )
+        self._install(graph, item_degree.astype(np.float32), np.zeros((graph.shape[1], 0)))
+        if rank > 0:
+            ideal = _top_right_singular_vectors(self, rank, rng, options)
+            self._install(graph, self.item_degree_, ideal)
 
-    def _install(self, graph: sp.csr_matrix, item_degree: np.ndarray) -> None:
-        """Keep R̃ (and its transpose, for the products), the degrees and the coefficients."""
+    def _install(self, graph: sp.csr_matrix, item_degree: np.ndarray, ideal: np.ndarray) -> None:
+        """Keep R̃ and V (and their transposes, for the products), degrees and coefficients."""
+        self.ideal_ = np.ascontiguousarray(ideal, dtype=np.float32)
+        self._ideal_t = np.ascontiguousarray(self.ideal_.T)
         self.graph_ = graph
         self._graph_t = sp.csr_matrix(graph.T)
         self._graph_t.sort_indices()
@@ -173,9 +176,10 @@ class GraphFilter(Recommender):
             )  # fmt: skip
             previous, current, following = current, following, previous
         if self.ideal_.shape[1] > 0:
-            queries = np.asarray(signal @ self.ideal_, dtype=np.float32)
+            queries = np.empty((n_rows, self.ideal_.shape[1]), dtype=np.float32)
+            _sparse_dense(signal.indptr, signal.indices, signal.data, self.ideal_, queries)
             queries *= np.float32(self.ideal_weight)
-            out += dot(self.ideal_, queries.T)
+            _add_low_rank(self._ideal_t, queries, out)
         return out
 
     def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
@@ -205,8 +209,8 @@ class GraphFilter(Recommender):
         shape = (len(self.users_), len(self.items_))
         graph = take_csr(arrays, "graph", shape)
         item_degree = take_array(arrays, "item_degree", np.float32, (shape[1],))
-        self.ideal_ = take_array(arrays, "ideal", np.float32, (shape[1], None))
-        self._install(graph, item_degree)
+        ideal = take_array(arrays, "ideal", np.float32, (shape[1], None))
+        self._install(graph, item_degree, ideal)
 
 
 def chebyshev_coefficients(order: int, flatness: float) -> np.ndarray:
@@ -351,3 +355,27 @@ def _chebyshev_step(
                 step = np.float32(2.0) * step - previous[row, c]
             target[c] = step
             out[row, c] += coefficient * step
+
+
+@numba.njit(parallel=True, cache=True, nogil=True, fastmath={"contract"})
+def _add_low_rank(basis_t: np.ndarray, queries: np.ndarray, out: np.ndarray) -> None:
+    """``out[i, r] += Σ_j basis_t[j, i] · queries[r, j]``: the ideal term, added in place.
+
+    Each sum runs over j in order, vectorised across a tile of items, so a row's scores
+    are the same bits whatever the batch (one visitor or every user), and one row streams
+    Vᵀ once: the case of a single request.
+    """
+    rank, n_items = basis_t.shape
+    for tile in numba.prange((n_items + LOW_RANK_TILE - 1) // LOW_RANK_TILE):
+        first = tile * LOW_RANK_TILE
+        width = min(LOW_RANK_TILE, n_items - first)
+        total = np.empty(width, dtype=np.float32)
+        for row in range(queries.shape[0]):
+            total[:] = 0.0
+            for j in range(rank):
+                weight = queries[row, j]
+                source = basis_t[j, first : first + width]
+                for i in range(width):
+                    total[i] += weight * source[i]
+            for i in range(width):
+                out[first + i, row] += total[i]
