@@ -19,7 +19,7 @@ from unrated.modelfile import load_model
 
 SPECS = {  # (spec, epochs): a few seconds of training at most
     "ials": ("ials:factors=32,epochs=120", 120),  # ~10 ms per epoch
-    "bpr": ("bpr:factors=16,epochs=12,patience=2", 12),  # validation on: early stopping state
+    "bpr": ("bpr:factors=16,epochs=12,patience=2,validation=0.1", 12),  # early stopping
     "mf": ("mf:factors=16,epochs=12,device=cpu", 12),
 }
 KILLS = 3  # per model: each run is killed some epochs after the previous one's checkpoint

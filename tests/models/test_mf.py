@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numba
 import numpy as np
 import pytest
+import scipy.sparse as sp
 
 import unrated as ur
+from unrated.modelfile import load_model
 from unrated.models._sgd_kernels import mf_epoch
 
 
@@ -38,7 +42,8 @@ def test_same_seed_gives_identical_recommendations_on_any_thread_count(
 
 
 def test_early_stopping_keeps_the_best_epoch(ml100k_split: ur.Split) -> None:
-    model = ur.EmbeddingMF(epochs=60, patience=2, learning_rate=0.05).fit(ml100k_split.train)
+    model = ur.EmbeddingMF(epochs=60, patience=2, learning_rate=0.05, validation=0.1)
+    model.fit(ml100k_split.train)
     assert 1 <= model.best_epoch_ < 60  # a large step size overfits early
     assert model.validation_ndcg_ > 0.1
 
@@ -77,6 +82,34 @@ def test_bad_parameters(
 ) -> None:
     with pytest.raises(ur.InvalidParameterError, match=message):
         ur.EmbeddingMF(**params).fit(checkerboard)  # type: ignore[arg-type]
+
+
+#: ``mf`` and ``bpr`` files written while early stopping (validation=0.1) was the default:
+#: 4 factors, 20 epochs, seed 0, on :func:`small_matrix`; (recommend, recommend_history) then.
+BEFORE_NO_VALIDATION = {
+    "mf": ([[4, 6, 8, 10], [2, 5, 10, 4], [10, 2, 5, 6]], [[8, 3, 7, 6], [1, 2, 7, 6]]),
+    "bpr": ([[9, 4, 8, 5], [10, 4, 5, 2], [10, 3, 9, 4]], [[0, 5, 4, 9], [5, 10, 1, 0]]),
+}
+
+
+def small_matrix() -> sp.csr_matrix:
+    """The data of the BEFORE_NO_VALIDATION files (30 users × 12 items)."""
+    dense = (np.random.default_rng(0).random((30, 12)) < 0.5).astype(np.float32)
+    dense[:, 0] = 1.0
+    return sp.csr_matrix(dense)
+
+
+@pytest.mark.parametrize("key", list(BEFORE_NO_VALIDATION))
+def test_a_file_from_before_the_no_validation_default_scores_as_it_did(key: str) -> None:
+    path = Path(__file__).parents[1] / "model_files" / f"{key}-before-no-validation.unrated"
+    loaded = load_model(path)
+    assert isinstance(loaded, ur.BPR | ur.EmbeddingMF) and loaded.validation == 0.1
+    known, folded = BEFORE_NO_VALIDATION[key]
+    assert loaded.recommend([0, 1, 2], k=4).item_ids.tolist() == known
+    assert loaded.recommend_history([[1, 2], [3]], k=4).item_ids.tolist() == folded
+    refitted = ur.make_model(key).set_params(**loaded.get_params()).fit(small_matrix())
+    np.testing.assert_array_equal(refitted.item_factors_, loaded.item_factors_)
+    np.testing.assert_array_equal(refitted.user_factors_, loaded.user_factors_)
 
 
 def test_model_spec_round_trip() -> None:
