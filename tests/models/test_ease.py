@@ -138,3 +138,8 @@ def test_the_default_regularization_is_scaled_and_recorded(tmp_path: Path) -> No
     assert loaded.get_params() == {"regularization": None}
     assert loaded.info_ == {"regularization": lam}
     np.testing.assert_array_equal(loaded.score([0, 1]), model.score([0, 1]))
+
+
+def test_an_explicit_regularization_from_a_spec_is_recorded_as_given() -> None:
+    model = ur.make_model("ease:regularization=100").fit(small_matrix())
+    assert model.info_ == {"regularization": 100.0}
