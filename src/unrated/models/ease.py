@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -37,10 +36,11 @@ class EASE(Recommender):
 
     ``regularization`` λ: None (default) scales it with the data, λ = 1.8 · nnz / min(users,
     items): 1.8 times the mean non-zero eigenvalue of XᵀX (its trace, nnz, over its rank
-    when full), the spectrum λ is added to. ``fit`` records the λ it used in ``info_["regularization"]``.
-    No constant suits every data set: NDCG@20 over λ ∈ {10, 25, …, 5000} (full ranking,
-    ``benchmarks/ease_dimensions.py sweep``) peaks between 25 and 500, and 250, the earlier
-    default, loses up to 12.5%; the scaled λ stays within 1.5% of each best:
+    when full), the spectrum λ is added to; ``fit`` records the λ it used in
+    ``info_["regularization"]``. No constant suits every data set: NDCG@20 over λ ∈ {10,
+    25, …, 5000} (full ranking, ``benchmarks/ease_dimensions.py sweep``) peaks between 25
+    and 500, and 250, the earlier default, loses up to 12.5%; the scaled λ stays within
+    1.5% of each best:
 
     ===============  ======  ========  =========  ========  ========
     data set         best λ  NDCG@20   scaled λ   NDCG@20   λ = 250
@@ -106,7 +106,7 @@ class EASE(Recommender):
             self.weights_ = woodbury_weights(binary, lam)
         else:
             self.weights_ = direct_weights(binary, lam)
-        self.info_ = MappingProxyType({"regularization": lam})
+        self.info_ = {"regularization": lam}  # a dict (not a mappingproxy): it pickles
 
     def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
         return np.asarray(binary_matrix(history) @ self.weights_, dtype=np.float32)
@@ -190,6 +190,10 @@ def dense_gram(
     return gram
 
 
+#: Rows per block when mirroring a triangle (small: the copy is a transpose).
+_SYMMETRIC_BLOCK = 256
+
+
 def spd_inverse(gram: np.ndarray, lam: float) -> np.ndarray:
     """(gram + λI)⁻¹ of a symmetric positive semi-definite ``gram``, in its memory (Cholesky)."""
     import scipy.linalg  # 0.1 s to import: only when fitting (not to load or serve)
@@ -209,9 +213,8 @@ def spd_inverse(gram: np.ndarray, lam: float) -> np.ndarray:
             f"EASE: XᵀX + λI is not numerically positive definite with regularization={lam:g}"
             f" (LAPACK info {info}); use a larger regularization"
         )
-    rows = max(1, BATCH_CELLS // max(size, 1))
-    for start in range(0, size, rows):
-        stop = min(start + rows, size)
+    for start in range(0, size, _SYMMETRIC_BLOCK):  # copy the upper triangle to the lower
+        stop = min(start + _SYMMETRIC_BLOCK, size)
         inverse[start:stop, :start] = inverse[:start, start:stop].T
         square = inverse[start:stop, start:stop]
         square[:] = np.triu(square) + np.triu(square, 1).T
