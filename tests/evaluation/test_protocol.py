@@ -41,7 +41,7 @@ def test_bad_k(ml100k_split: ur.Split) -> None:
 
 
 #: NDCG@20 of the defaults on this split, as in benchmarks/results (ML-100k compare).
-REFERENCE_NDCG = {"ease": 0.4464, "ials": 0.4448}
+REFERENCE_NDCG = {"ease": 0.4397, "ials": 0.4448}  # ease: scaled λ 152.7 (0.4464 at 250)
 
 
 @pytest.mark.parametrize("key", ["ease", "ials"])
