@@ -53,19 +53,6 @@ def test_strata_of_a_round_share_no_item_block() -> None:
     }
 
 
-def test_fold_in_of_training_users_matches_their_recommendations(bpr15: ur.BPR) -> None:
-    model = bpr15
-    users = model.users_.ids[:40]
-    histories = [
-        model.items_.take(model.seen_[model.users_.positions([u], kind="user")[0]].indices).tolist()
-        for u in users
-    ]
-    folded = model.recommend_history(histories, k=10).item_idx
-    known = model.recommend(users, k=10).item_idx
-    overlap = np.mean([len(set(a) & set(b)) / 10 for a, b in zip(folded, known, strict=True)])
-    assert overlap >= 0.6
-
-
 @pytest.mark.parametrize(
     ("params", "message"),
     [
