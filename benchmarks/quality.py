@@ -356,6 +356,8 @@ def render(records: list[dict[str, Any]]) -> str:
     from unrated.cli.fit import DEFAULT_MODEL
     from unrated.evaluation.protocol import PROTOCOL_NOTE
 
+    tables = {data: latest(records, data) for data in DATASETS}
+    records = [record for rows in tables.values() for record in rows]  # those shown
     dates = sorted(r["date"] for r in records)
     lambdas = ", ".join(map(str, EASE_LAMBDAS))
     commits = sorted({r["version"] for r in records})
@@ -385,8 +387,7 @@ def render(records: list[dict[str, Any]]) -> str:
         "",
     ]
     summary = []
-    for data in DATASETS:
-        rows = latest(records, data)
+    for data, rows in tables.items():
         if not rows:
             continue
         lines += [f"## {data}: {split_name(data)}", ""]
@@ -411,7 +412,7 @@ def render(records: list[dict[str, Any]]) -> str:
                 label = "ref " + label + (" **(best ref)**" if record is best_reference else "")
             lines.append(row(label, record))
         lines.append("")
-        lines += [f"- `{r['spec']}`: {r['note']}" for r in ours if r.get("note")]
+        lines += [f"- {r['note']}" for r in ours if r.get("note")]  # what auto picked
         lines += verdict(data, ours, best_reference, DEFAULT_MODEL, summary)
     lines += ["## Summary", "", *summary_table(summary), ""]
     return "\n".join(lines)
@@ -442,7 +443,9 @@ def verdict(
     """The lines under a data set's table, and its row of the summary."""
     from unrated.evaluation.stats import bootstrap_indices, paired_test
 
-    measured = sorted((r for r in ours if r["status"] == "ok"), key=ndcg, reverse=True)
+    # auto is one of the others, refitted: not a model of its own here
+    chosen = (r for r in ours if r["status"] == "ok" and r["spec"] != AUTO)
+    measured = sorted(chosen, key=ndcg, reverse=True)
     line = {"data": data, "best": "—", "margin": "—", "reference": "—", "default": "—"}
     lines = []
     best = measured[0] if measured else None
