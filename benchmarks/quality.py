@@ -508,12 +508,12 @@ def main() -> None:
     )
     args = parser.parse_args()
     records = read_records()
-    versions = code_versions()
     for data in args.data:
         started = time.perf_counter()
         for entry in entries(data, args.models, args.references):
             spec = entry["spec"]
-            version = versions[spec.startswith("implicit-")]
+            # each entry's child imports the code as it is now: its version, now
+            version = code_versions()[spec.startswith("implicit-")]
             if not args.force and any(
                 (r["data"], r["spec"], r["version"]) == (data, spec, version) for r in records
             ):
