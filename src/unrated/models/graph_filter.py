@@ -305,8 +305,23 @@ def _sparse_dense(
     indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, dense: np.ndarray, out: np.ndarray
 ) -> None:
     """Set ``out`` to sparse (CSR) @ dense, row by row; each sum runs in stored order."""
+    if dense.shape[1] == 1:  # one request: scalars, no view per row or per entry
+        for row in numba.prange(len(indptr) - 1):
+            out[row, 0] = _row_sum(indptr, indices, data, dense, row)
+        return
     for row in numba.prange(len(indptr) - 1):
         _row_product(indptr, indices, data, dense, row, out[row])
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
+def _row_sum(
+    indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, dense: np.ndarray, row: int
+) -> Any:
+    """Row ``row`` of sparse (CSR) @ a one-column ``dense``: :func:`_row_product`'s sum."""
+    total = dense.dtype.type(0.0)
+    for p in range(indptr[row], indptr[row + 1]):
+        total += data[p] * dense[indices[p], 0]
+    return total
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"}, inline="always")
@@ -346,6 +361,14 @@ def _chebyshev_step(
     T_k = 2 (I − 2P) T_{k-1} − T_{k-2}; ``out`` gains ``coefficient`` · T_k.
     """
     width = users.shape[1]
+    if width == 1:  # one request: the same steps on scalars
+        for row in numba.prange(len(indptr) - 1):
+            step = current[row, 0] - np.float32(2.0) * _row_sum(indptr, indices, data, users, row)
+            if second_kind:
+                step = np.float32(2.0) * step - previous[row, 0]
+            following[row, 0] = step
+            out[row, 0] += coefficient * step
+        return
     for row in numba.prange(len(indptr) - 1):
         target = following[row]
         _row_product(indptr, indices, data, users, row, target)
