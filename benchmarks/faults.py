@@ -48,7 +48,8 @@ def run_tests() -> tuple[dict[str, dict[str, float]], dict[str, int], float]:
         counts, report = Path(folder) / "counts.json", Path(folder) / "report.xml"
         env = os.environ | {"UNRATED_COUNTS": str(counts)}
         started = time.perf_counter()
-        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+        # -n 0: one process, so that the tallies are one
+        command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-n", "0"]
         subprocess.run(  # noqa: S603 (our own interpreter and tests)
             [*command, f"--junitxml={report}", *TESTS], cwd=ROOT, env=env, check=False
         )

@@ -41,7 +41,7 @@ def write_csv(path: Path, rows: list[list[str]]) -> None:
 
 @pytest.mark.slow
 @settings(
-    max_examples=5,
+    max_examples=3,  # each example is four CLI runs (~1 s each)
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # shrinking costs minutes here
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
