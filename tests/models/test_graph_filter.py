@@ -68,6 +68,17 @@ def test_the_coefficients_interpolate_the_plateau_at_the_chebyshev_nodes() -> No
     np.testing.assert_allclose(values, target, atol=1e-12)
 
 
+def test_extrema_points_give_each_node_the_response_at_its_extremum() -> None:
+    """ChebyCF's published pairing: node j carries the plateau's value at cos(jπ/K)."""
+    nodes = np.cos((np.arange(9) + 0.5) * np.pi / 9)
+    extrema = np.cos(np.arange(9) * np.pi / 8)
+    size = np.abs(extrema) ** 1.5
+    target = np.where(extrema < 0, 0.5 + 0.5 * size, 0.5 - 0.5 * size)
+    values = np.polynomial.chebyshev.chebval(nodes, chebyshev_coefficients(8, 1.5, "extrema"))
+    np.testing.assert_allclose(values, target, atol=1e-12)
+    assert values[0] == pytest.approx(0.0) and values[-1] == pytest.approx(1.0)  # not 0.03/0.97
+
+
 def test_the_randomized_svd_finds_the_top_singular_subspace() -> None:
     rng = np.random.default_rng(0)
     matrix = sp.csr_matrix((rng.random((400, 300)) < 0.05).astype(np.float32))

@@ -10,12 +10,15 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import threadpool_limits
 
-from unrated._checks import check_float, check_int, csr_arrays, take_array, take_csr
+from unrated._checks import check_choice, check_float, check_int, csr_arrays, take_array, take_csr
 from unrated._memory import F32, F64, Cost, pairs_cost
 from unrated._progress import progress_bar
 from unrated.data.interactions import binary_matrix
 from unrated.models._training import FitOptions
 from unrated.models.base import BATCH_CELLS, Recommender
+
+#: Where the plateau response is read for its interpolation (see chebyshev_coefficients).
+RESPONSE_POINTS = ("nodes", "extrema")
 
 #: Extra random directions of the randomized SVD beyond ``rank`` (Halko et al. 2011).
 OVERSAMPLING = 64
@@ -80,11 +83,13 @@ class GraphFilter(Recommender):
         rank: int = 512,
         ideal_weight: float = 0.2,
         degree_exponent: float = 0.4,
+        response_points: str = "nodes",
         power_iterations: int = 8,
         seed: int = 0,
     ) -> None:
         self.order = order
         self.flatness = flatness
+        self.response_points = response_points
         self.rank = rank
         self.ideal_weight = ideal_weight
         self.degree_exponent = degree_exponent
@@ -109,6 +114,7 @@ class GraphFilter(Recommender):
         name = type(self).__name__
         check_int(self.order, "order", name, minimum=0)
         check_float(self.flatness, "flatness", name, minimum=0.0, inclusive=False)
+        check_choice(self.response_points, "response_points", name, RESPONSE_POINTS)
         check_int(self.rank, "rank", name, minimum=0)
         check_float(self.ideal_weight, "ideal_weight", name)
         check_float(self.degree_exponent, "degree_exponent", name, maximum=1.0)
@@ -153,7 +159,7 @@ class GraphFilter(Recommender):
         self.item_degree_ = item_degree
         self._pre = _power(item_degree.astype(np.float64), -self.degree_exponent)
         self._post = _power(item_degree.astype(np.float64), self.degree_exponent)
-        self._coefficients = chebyshev_coefficients(self.order, self.flatness)
+        self._coefficients = chebyshev_coefficients(self.order, self.flatness, self.response_points)
 
     def _apply(self, signal: sp.csr_matrix) -> np.ndarray:
         """h(P) + w·VVᵀ applied to each row of ``signal``, as an items × rows block.
@@ -213,14 +219,18 @@ class GraphFilter(Recommender):
         self._install(graph, item_degree, ideal)
 
 
-def chebyshev_coefficients(order: int, flatness: float) -> np.ndarray:
+def chebyshev_coefficients(order: int, flatness: float, points: str = "nodes") -> np.ndarray:
     """Coefficients c_0..c_K of the order-K Chebyshev interpolant of the plateau response.
 
-    The response on x ∈ [−1, 1] is 1/2 + |x|^φ/2 for x < 0 and 1/2 − x^φ/2 for x ≥ 0;
-    it is interpolated at the K + 1 Chebyshev nodes cos((j + 1/2)π / (K + 1)).
+    The response on x ∈ [−1, 1] is 1/2 + |x|^φ/2 for x < 0 and 1/2 − x^φ/2 for x ≥ 0.
+    ``points="nodes"``: it is interpolated at the K + 1 Chebyshev nodes
+    cos((j + 1/2)π / (K + 1)). ``"extrema"``: its values at the K + 1 extrema cos(jπ/K)
+    are given to the nodes in the same order, as ChebyCF's published code does — a steeper
+    filter than the plateau itself.
     """
     nodes = np.cos((np.arange(order + 1) + 0.5) * np.pi / (order + 1))
-    target = 0.5 - 0.5 * np.sign(nodes) * np.abs(nodes) ** flatness
+    at = nodes if points == "nodes" or order == 0 else np.cos(np.arange(order + 1) * np.pi / order)
+    target = 0.5 - 0.5 * np.sign(at) * np.abs(at) ** flatness
     basis = np.polynomial.chebyshev.chebvander(nodes, order)  # nodes × K+1
     coefficients = 2.0 / (order + 1) * (basis.T @ target)
     coefficients[0] /= 2.0
