@@ -45,7 +45,7 @@ def main() -> None:
         _, seconds = timed(lambda model=model: model.fit(train))
         summary = ur.evaluate(model, test, k=20).summary()
         print(
-            f"{spec} | NDCG@20 {summary['ndcg@20']:.4f} | Recall@20 {summary['recall@20']:.4f}"
+            f"{spec} | NDCG@20 {summary['ndcg@20']:.5f} | Recall@20 {summary['recall@20']:.5f}"
             f" | truncated Recall@20 {summary['truncated_recall@20']:.4f}"
             f" | coverage@20 {summary['coverage@20']:.3f} | fit {seconds:.1f} s"
             f" | best epoch {getattr(model, 'best_epoch_', '-')}"

@@ -20,9 +20,6 @@ from unrated.models.base import BATCH_CELLS, Recommender
 #: Where the plateau response is read for its interpolation (see chebyshev_coefficients).
 RESPONSE_POINTS = ("nodes", "extrema")
 
-#: Extra random directions of the randomized SVD beyond ``rank`` (Halko et al. 2011).
-OVERSAMPLING = 64
-
 #: Items per task of the low-rank kernel: a tile of Vᵀ (rank × 128 floats) stays in cache
 #: while every row of the batch is scored against it.
 LOW_RANK_TILE = 128
@@ -62,13 +59,18 @@ class GraphFilter(Recommender):
     steps trade one for the other (BSPM itself was not measured).
 
     Defaults (order 8, flatness 1.5, rank 512, ideal weight 0.2, degree exponent 0.4) are
-    ChebyCF's Gowalla settings; around them every change measured on Gowalla stayed within
-    0.001 (benchmarks/specs/gowalla-graph-filter.txt: Recall@20 0.1932, NDCG@20 0.1613).
-    They also hold on Last.fm-2k and CiteULike (20% holdout NDCG@20 0.269 and 0.271), but
-    not on dense MovieLens data: ML-100k 0.375 (EASE 0.446; ``rank=64,ideal_weight=1,
+    ChebyCF's Gowalla settings: there Recall@20 0.1932, NDCG@20 0.1613; every change of
+    them measured on Gowalla stayed within 0.001. ChebyCF's published 0.1941 / 0.1616 need
+    two more things (benchmarks/specs/gowalla-graph-filter.txt): its code's interpolation
+    (``response_points="extrema"``, a steeper filter; ML-100k 0.366 against 0.375 with the
+    default) and singular vectors nearer the exact ones (``oversampling=256,
+    power_iterations=16``: the randomized SVD's tail vectors decide the last 0.0005). The
+    defaults hold on Last.fm-2k and CiteULike (20% holdout NDCG@20 0.269 and 0.271), but not
+    on dense MovieLens data: ML-100k 0.375 (EASE 0.440; ``rank=64,ideal_weight=1,
     degree_exponent=0.3`` reaches 0.438), ml-latest-small 0.296 (EASE 0.350). The singular
-    vectors come from a randomized SVD (``power_iterations`` subspace iterations, seeded by
-    ``seed``): 7 s on Gowalla where ARPACK (scipy's ``svds``) took over ten minutes. Memory:
+    vectors come from a randomized SVD (``power_iterations`` subspace iterations from
+    ``rank`` + ``oversampling`` directions, seeded by ``seed``): 7 s on Gowalla where ARPACK
+    (scipy's ``svds``) took over ten minutes. Memory:
     R̃ (twice), V, and four dense items × batch blocks while scoring; ``fit`` refuses up
     front what would not fit.
     """
@@ -85,6 +87,7 @@ class GraphFilter(Recommender):
         degree_exponent: float = 0.4,
         response_points: str = "nodes",
         power_iterations: int = 8,
+        oversampling: int = 64,
         seed: int = 0,
     ) -> None:
         self.order = order
@@ -94,6 +97,7 @@ class GraphFilter(Recommender):
         self.ideal_weight = ideal_weight
         self.degree_exponent = degree_exponent
         self.power_iterations = power_iterations
+        self.oversampling = oversampling
         self.seed = seed
 
     @classmethod
@@ -119,11 +123,12 @@ class GraphFilter(Recommender):
         check_float(self.ideal_weight, "ideal_weight", name)
         check_float(self.degree_exponent, "degree_exponent", name, maximum=1.0)
         check_int(self.power_iterations, "power_iterations", name, minimum=0)
+        check_int(self.oversampling, "oversampling", name, minimum=0)
         check_int(self.seed, "seed", name, minimum=0)
 
     def _memory_costs(self, n_users: int, n_items: int, nnz: int) -> list[Cost]:
         """R̃ and its transpose; the SVD's blocks; four items × batch blocks when scoring."""
-        width = min(self.rank, n_items, n_users) + OVERSAMPLING
+        width = min(self.rank, n_items, n_users) + self.oversampling
         rows = min(max(1, BATCH_CELLS // max(n_items, 1)), n_users)
         return [
             Cost(
@@ -242,7 +247,7 @@ def _top_right_singular_vectors(
 ) -> np.ndarray:
     """The ``rank`` top right singular vectors of R̃ (items × rank, float32), randomized.
 
-    Subspace iteration on P = R̃ᵀR̃ from ``rank`` + OVERSAMPLING random directions, each
+    Subspace iteration on P = R̃ᵀR̃ from ``rank`` + ``oversampling`` random directions, each
     step re-orthonormalised (Halko, Martinsson & Tropp 2011, algorithm 4.4), then the
     eigenvectors of P restricted to that subspace (Rayleigh–Ritz). Orthonormalising by the
     small Gram matrix keeps LAPACK to width × width problems: a QR of the tall block is
@@ -260,11 +265,11 @@ def _top_right_singular_vectors(
         _sparse_dense(graph_t.indptr, graph_t.indices, graph_t.data, users, out)
         return out
 
-    if rank + OVERSAMPLING >= min(n_users, n_items):
+    if rank + model.oversampling >= min(n_users, n_items):
         basis = np.asarray(graph_t.toarray() if n_users < n_items else np.eye(n_items))
         iterations = 0
     else:
-        basis = rng.standard_normal((n_items, rank + OVERSAMPLING))
+        basis = rng.standard_normal((n_items, rank + model.oversampling))
         iterations = model.power_iterations
     basis = _orthonormal(basis)
     with progress_bar(iterations, "graph-filter SVD", show=options.progress) as step:
