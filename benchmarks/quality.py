@@ -139,7 +139,8 @@ def fit(spec: str, train: Any) -> tuple[Any, str]:
     import unrated as ur
 
     name, _, rest = spec.partition(":")
-    params = {k: float(v) for k, v in (p.split("=") for p in rest.split(",") if p)}
+    if name.startswith("implicit-"):  # numeric grids; unrated specs are parsed by make_model
+        params = {k: float(v) for k, v in (p.split("=") for p in rest.split(",") if p)}
     if name == "implicit-als":
         return implicit_als(train, **params), ""
     if name == "implicit-bm25":
