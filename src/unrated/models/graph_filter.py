@@ -148,16 +148,20 @@ class GraphFilter(Recommender):
         scale_items = sp.diags(_power(item_degree, -0.5))
         graph = sp.csr_matrix(scale_users @ binary @ scale_items, dtype=np.float32)
         graph.sort_indices()
+        self._install(graph, item_degree.astype(np.float32))
         rank = min(self.rank, *graph.shape)
-        self._install(graph, item_degree.astype(np.float32), np.zeros((graph.shape[1], 0)))
+        ideal = np.zeros((graph.shape[1], 0))
         if rank > 0:
             ideal = _top_right_singular_vectors(self, rank, rng, options)
-            self._install(graph, self.item_degree_, ideal)
+        self._install_ideal(ideal)
 
-    def _install(self, graph: sp.csr_matrix, item_degree: np.ndarray, ideal: np.ndarray) -> None:
-        """Keep R̃ and V (and their transposes, for the products), degrees and coefficients."""
+    def _install_ideal(self, ideal: np.ndarray) -> None:
+        """Keep V (items × rank) and its transpose, which the low-rank kernel streams."""
         self.ideal_ = np.ascontiguousarray(ideal, dtype=np.float32)
         self._ideal_t = np.ascontiguousarray(self.ideal_.T)
+
+    def _install(self, graph: sp.csr_matrix, item_degree: np.ndarray) -> None:
+        """Keep R̃ (and its transpose, for the products), the degrees and the coefficients."""
         self.graph_ = graph
         self._graph_t = sp.csr_matrix(graph.T)
         self._graph_t.sort_indices()
@@ -220,8 +224,8 @@ class GraphFilter(Recommender):
         shape = (len(self.users_), len(self.items_))
         graph = take_csr(arrays, "graph", shape)
         item_degree = take_array(arrays, "item_degree", np.float32, (shape[1],))
-        ideal = take_array(arrays, "ideal", np.float32, (shape[1], None))
-        self._install(graph, item_degree, ideal)
+        self._install(graph, item_degree)
+        self._install_ideal(take_array(arrays, "ideal", np.float32, (shape[1], None)))
 
 
 def chebyshev_coefficients(order: int, flatness: float, points: str = "nodes") -> np.ndarray:
