@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +19,7 @@ from safetensors.numpy import load_file
 from safetensors.numpy import save as save_safetensors
 
 import unrated as ur
+from tests.cli_runner import run_cli
 from tests.counts import count
 from unrated._memory import PeakMemory
 from unrated.modelfile import load_model, read_metadata, save_model, seal
@@ -290,13 +289,7 @@ def test_cli_says_one_line_and_exits_2(
     field, fragment, value = CASES[case]
     path = write_model(tmp_path / "m.unrated", base, **{field: value})
     args = [str(path)] if command == "info" else [str(path), "--user", "1"]
-    result = subprocess.run(
-        [sys.executable, "-m", "unrated", command, *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=os.environ | {"UNRATED_PROGRESS": "0"},
-    )
+    result = run_cli(command, *args)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {path}: "), result.stderr

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,6 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 import unrated as ur
+from tests.cli_runner import run_cli
 from tests.counts import count
 from unrated._memory import PeakMemory, check_memory
 from unrated.models.registry import MODELS, make_model
@@ -100,13 +98,7 @@ def test_cli_fit_with_absurd_factors_exits_2_with_one_line(spec: str, tmp_path: 
     data = tmp_path / "data.csv"
     data.write_text("user_id,item_id\n" + "".join(f"{u},{u % 5}\n" for u in range(40)))
     out = tmp_path / "m.unrated"
-    result = subprocess.run(
-        [sys.executable, "-m", "unrated", "fit", str(data), "--model", spec, "--out", str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env=os.environ | {"UNRATED_PROGRESS": "0"},
-    )
+    result = run_cli("fit", data, "--model", spec, "--out", out)
     assert result.returncode == 2, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and lines[0].startswith("error: IALS needs "), result.stderr

@@ -1,4 +1,4 @@
-"""Run the real command line in a subprocess; no test may ever see a traceback on stderr."""
+"""Run the real command line; no test may ever see a traceback on stderr."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.cli_runner import BASE_ENV, run_cli
 
 CliRun = Callable[..., subprocess.CompletedProcess[str]]
 
@@ -23,18 +25,24 @@ def cli(tmp_path: Path) -> CliRun:
         env: dict[str, str] | None = None,
         **options: Any,
     ) -> subprocess.CompletedProcess[str]:
-        """Run ``unrated ARGS``; ``env`` adds variables, ``options`` go to subprocess.run."""
-        variables = os.environ | {"UNRATED_PROGRESS": "0", "COLUMNS": "160"} | (env or {})
-        result = subprocess.run(
-            [sys.executable, "-m", "unrated", *map(str, args)],
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            env=variables,
-            timeout=timeout,
-            check=False,
-            **options,
-        )
+        """Run ``unrated ARGS`` in ``tmp_path``; ``env`` adds variables.
+
+        In this process (see ``tests.cli_runner``) unless ``options`` for ``subprocess.run``
+        are given (a resource limit, stdin): then in a real ``python -m unrated``.
+        """
+        if options:
+            result = subprocess.run(
+                [sys.executable, "-m", "unrated", *map(str, args)],
+                capture_output=True,
+                text=True,
+                cwd=tmp_path,
+                env=os.environ | BASE_ENV | (env or {}),
+                timeout=timeout,
+                check=False,
+                **options,
+            )
+        else:
+            result = run_cli(*args, cwd=tmp_path, env=env)
         assert "Traceback" not in result.stderr, result.stderr
         assert result.returncode == expect, (result.returncode, result.stdout, result.stderr)
         return result

@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import unrated as ur
+from tests.cli_runner import run_cli
 from tests.counts import count
 from unrated._memory import PeakMemory
 from unrated.data.ids import IdIndex
@@ -42,16 +43,22 @@ def _counted() -> None:
 def unrated(
     *args: str | Path, expect: int = 0, env: dict[str, str] | None = None, **options: object
 ) -> subprocess.CompletedProcess[str]:
-    """Run the real command line; never a traceback, always the expected exit code."""
-    result = subprocess.run(
-        [sys.executable, "-m", "unrated", *map(str, args)],
-        capture_output=True,
-        text=True,
-        env=os.environ | {"UNRATED_PROGRESS": "0"} | (env or {}),
-        timeout=300,
-        check=False,
-        **options,  # type: ignore[call-overload]
-    )
+    """Run the real command line; never a traceback, always the expected exit code.
+
+    In this process, unless ``options`` for ``subprocess.run`` (stdin) ask for a real one.
+    """
+    if options:
+        result = subprocess.run(
+            [sys.executable, "-m", "unrated", *map(str, args)],
+            capture_output=True,
+            text=True,
+            env=os.environ | {"UNRATED_PROGRESS": "0"} | (env or {}),
+            timeout=300,
+            check=False,
+            **options,  # type: ignore[call-overload]
+        )
+    else:
+        result = run_cli(*args, env=env)
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode == expect, (result.returncode, result.stderr)
     return result

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +9,7 @@ import polars as pl
 import pytest
 
 import unrated as ur
+from tests.cli_runner import run_cli
 from unrated.errors import InvalidParameterError, UnknownIdError
 from unrated.modelfile import save_model
 from unrated.serving.app import create_app
@@ -73,17 +71,9 @@ def test_basket_follows_the_history_rule(knn_model_file: Path) -> None:
     ],
 )
 def test_cli_errors_are_one_line(knn_model_file: Path, args: list[str], message: str) -> None:
-    env = dict(os.environ, UNRATED_PROGRESS="0")
-    env.update(arg.split("=", 1) for arg in args if arg.startswith("UNRATED_"))
+    env = dict(arg.split("=", 1) for arg in args if arg.startswith("UNRATED_"))
     args = [str(knn_model_file) if a == "MODEL" else a for a in args if "=" not in a]
-    result = subprocess.run(
-        [sys.executable, "-m", "unrated", "serve", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        env=env,
-    )
+    result = run_cli("serve", *args, env=env)
     assert result.returncode == 2, (result.stdout, result.stderr)
     assert "Traceback" not in result.stderr
     assert message in result.stderr
