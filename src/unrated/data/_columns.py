@@ -1,4 +1,4 @@
-"""Which columns hold the user, item, time, weight (and name): found by name, never guessed twice.
+"""Which columns hold the user, item, time, weight, basket (and name): found by name, never twice.
 
 A role (user, item, ...) is the column named for it, else the one column whose lower-cased
 name is a recognised name of that role. Two columns that could fill one role are an error
@@ -31,6 +31,8 @@ ITEM_COLUMNS = (
     "product",
     "productid",
     "sku",
+    "stockcode",
+    "stock_code",
     "article_id",
     "movie_id",
     "movieid",
@@ -49,6 +51,27 @@ TIME_COLUMNS = (
     "created_at",
     "order_date",
     "purchase_date",
+    "invoicedate",
+    "invoice_date",
+)
+BASKET_COLUMNS = (
+    "basket_id",
+    "basket",
+    "order_id",
+    "orderid",
+    "order_no",
+    "invoice",
+    "invoiceno",
+    "invoice_no",
+    "invoice_id",
+    "invoice_number",
+    "transaction_id",
+    "transactionid",
+    "transaction",
+    "receipt_id",
+    "receipt",
+    "cart_id",
+    "checkout_id",
 )
 NAME_COLUMNS = ("name", "title", "product_name", "item_name", "label", "description")
 WEIGHT_COLUMNS = ("weight", "count", "quantity", "qty", "rating", "plays", "value")

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import scipy.sparse as sp
 
+from unrated.data.events import Events
 from unrated.data.ids import IdIndex
 
 if TYPE_CHECKING:  # polars is imported where a frame is made, not at start-up
@@ -24,10 +25,12 @@ class SourceColumns:
     time: str | None
     weight: str | None
     ignored: tuple[str, ...] = ()
+    basket: str | None = None
 
     def __str__(self) -> str:
         used = f"user={self.user}, item={self.item}, time={self.time or '(none)'}, "
         used += f"weight={self.weight or '(none)'}"
+        used += f", basket={self.basket}" if self.basket else ""
         return used + (f" (ignored: {', '.join(self.ignored)})" if self.ignored else "")
 
 
@@ -51,6 +54,9 @@ class Interactions:
         times: optional float64 array aligned with ``matrix.data``: when the user first
             interacted with the item (any unit; only order matters).
         columns: the columns read from a file or frame (None for a matrix or derived data).
+        events: the lines themselves, in baskets, when the data has a basket or a time
+            column (see :mod:`unrated.data.events`); None otherwise and for derived data
+            (splits, re-indexed data). Models fit on ``matrix`` alone.
     """
 
     matrix: sp.csr_matrix
@@ -58,6 +64,7 @@ class Interactions:
     items: IdIndex
     times: np.ndarray | None = None
     columns: SourceColumns | None = None
+    events: Events | None = None
 
     @property
     def n_users(self) -> int:
@@ -92,7 +99,8 @@ class Interactions:
     def __repr__(self) -> str:
         return (
             f"Interactions({self.n_users:,} users × {self.n_items:,} items, "
-            f"{self.nnz:,} pairs{', with times' if self.times is not None else ''})"
+            f"{self.nnz:,} pairs{', with times' if self.times is not None else ''}"
+            + (f", {self.events.n_baskets:,} baskets)" if self.events is not None else ")")
         )
 
 

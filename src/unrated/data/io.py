@@ -31,9 +31,17 @@ from unrated.data._cells import (
     numbers,
     parse_times,
 )
-from unrated.data._columns import ITEM_COLUMNS, NAME_COLUMNS, find_columns, require_column
+from unrated.data._columns import (
+    BASKET_COLUMNS,
+    ITEM_COLUMNS,
+    NAME_COLUMNS,
+    find_column,
+    find_columns,
+    require_column,
+)
 from unrated.data._spool import Input
 from unrated.data._text import BYTES_PER_LINE, read_text_table
+from unrated.data.events import build_events
 from unrated.data.ids import IdIndex
 from unrated.data.interactions import Interactions, SourceColumns, build_interactions
 from unrated.errors import DataError, DataWarning, MemoryLimitError
@@ -49,6 +57,7 @@ def read_interactions(
     time_col: str | None = None,
     weight_col: str | None = None,
     delimiter: str | None = None,
+    basket_col: str | None = None,
 ) -> Interactions:
     """Read implicit feedback into :class:`Interactions`.
 
@@ -63,6 +72,11 @@ def read_interactions(
         weight_col: optional weight column (counts, quantities, ratings); found by name when
             left out; ``""`` ignores a column that would be found.
         delimiter: the field separator of a text file; guessed from the header when left out.
+        basket_col: optional basket (order, invoice) id column; found by name when left
+            out (``basket_id``, ``order_id``, ``invoice``, ``InvoiceNo``, ``transaction_id``,
+            ...); ``""`` ignores one. With a basket or a time column the result keeps its
+            lines as :attr:`Interactions.events` (without a basket column, a user's lines
+            with the same time form one basket).
 
     Raises:
         DataError: the file is missing or malformed; the message names file, line, column
@@ -72,7 +86,7 @@ def read_interactions(
         return source
     if sp.issparse(source):
         return _from_matrix(source)
-    roles = (user_col, item_col, time_col, weight_col)
+    roles = (user_col, item_col, time_col, weight_col, basket_col)
     if isinstance(source, str | Path):
         with _opened(Path(source), delimiter) as (frame, places):
             return _from_frame(frame, places, *roles)
@@ -153,6 +167,7 @@ def _from_frame(
     item_col: str | None,
     time_col: str | None,
     weight_col: str | None,
+    basket_col: str | None,
 ) -> Interactions:
     path = places.path
     user, item, time, weight = find_columns(
@@ -163,7 +178,16 @@ def _from_frame(
         weight_col=weight_col,
         path=path,
     )
-    used = (user, item, time, weight)
+    basket = find_column(
+        frame.columns,
+        basket_col,
+        BASKET_COLUMNS,
+        "basket",
+        path,
+        required=False,
+        taken=frozenset(c for c in (user, item, time, weight) if c),
+    )
+    used = (user, item, time, weight, basket)
     ignored = tuple(c for c in frame.columns if c not in used)
     if frame.height == 0:
         raise DataError("no interactions: the data has a header but no rows", path=path)
@@ -178,6 +202,7 @@ def _from_frame(
                 places, bad[0], weight, frame[weight][int(bad[0])], "expected a finite weight ≥ 0"
             )
     times = parse_times(frame[time], places) if time is not None else None
+    basket_ids, basket_codes = code_ids(frame[basket], places) if basket else (None, None)
     keep = weights > 0
     if not keep.all():
         warnings.warn(
@@ -189,10 +214,13 @@ def _from_frame(
             raise DataError("no interactions: every weight is 0", path=path)
         user_codes, item_codes, weights = user_codes[keep], item_codes[keep], weights[keep]
         times = times[keep] if times is not None else None
+        basket_codes = basket_codes[keep] if basket_codes is not None else None
     data = build_interactions(
         user_codes, item_codes, weights, IdIndex(user_ids), IdIndex(item_ids), times
     )
-    return replace(data, columns=SourceColumns(user, item, time, weight, ignored))
+    events = build_events(user_codes, item_codes, weights, times, basket_codes, basket_ids)
+    columns = SourceColumns(user, item, time, weight, ignored, basket)
+    return replace(data, columns=columns, events=events)
 
 
 def read_item_names(
