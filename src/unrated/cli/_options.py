@@ -39,6 +39,23 @@ WeightCol = Annotated[
     str | None, typer.Option("--weight-col", help="Weight/count column; '' to ignore one.")
 ]
 
+BasketCol = Annotated[
+    str | None,
+    typer.Option(
+        "--basket-col",
+        help="Basket (order, invoice) id column; found by name if left out; '' to ignore one.",
+    ),
+]
+Clean = Annotated[
+    bool,
+    typer.Option(
+        "--clean",
+        help="A shop export as it comes: drop rows without a user or item id (guests), "
+        "with a negative weight (returns, cancellations) or weight 0, and purchases "
+        "returned in full; one warning counts them by reason.",
+    ),
+]
+
 
 def read_data(
     path: Path,
@@ -46,12 +63,21 @@ def read_data(
     item_col: str | None,
     time_col: str | None,
     weight_col: str | None,
+    *,
+    basket_col: str | None = None,
+    clean: bool = False,
 ) -> Interactions:
     """read_interactions with the CLI's column flags."""
     from unrated.data.io import read_interactions
 
     return read_interactions(
-        path, user_col=user_col, item_col=item_col, time_col=time_col, weight_col=weight_col
+        path,
+        user_col=user_col,
+        item_col=item_col,
+        time_col=time_col,
+        weight_col=weight_col,
+        basket_col=basket_col,
+        clean=clean,
     )
 
 

@@ -13,7 +13,16 @@ from rich.text import Text
 
 from unrated.cli import app
 from unrated.cli._display import plain, shown
-from unrated.cli._options import ItemCol, TimeCol, UserCol, WeightCol, console, read_data
+from unrated.cli._options import (
+    BasketCol,
+    Clean,
+    ItemCol,
+    TimeCol,
+    UserCol,
+    WeightCol,
+    console,
+    read_data,
+)
 from unrated.errors import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -62,6 +71,8 @@ def fit(
     item_col: ItemCol = None,
     time_col: TimeCol = None,
     weight_col: WeightCol = None,
+    basket_col: BasketCol = None,
+    clean: Clean = False,
     engine: Annotated[str, typer.Option("--engine", help=_ENGINE_HELP)] = "local",
     spark_master: Annotated[
         str | None,
@@ -99,6 +110,8 @@ def fit(
     recommender = None if auto else make_model(model)
     if engine != "local" and checkpoint is not None:
         raise InvalidParameterError("--checkpoint works with --engine local only")
+    if engine != "local" and clean:
+        raise InvalidParameterError("--clean works with --engine local only")
     if checkpoint is not None and checkpoint.exists() and not checkpoint.is_dir():
         raise InvalidParameterError(
             f"--checkpoint must be a folder; {checkpoint} exists and is not one"
@@ -140,7 +153,13 @@ def fit(
             weight_col=weight_col,
         )
     else:
-        interactions = read_data(data, user_col, item_col, time_col, weight_col)
+        interactions = read_data(
+            data, user_col, item_col, time_col, weight_col, basket_col=basket_col, clean=clean
+        )
+        if names is None and interactions.item_names is not None:
+            names = dict(
+                zip(interactions.items.ids.tolist(), interactions.item_names.tolist(), strict=True)
+            )
         if interactions.columns is not None:
             print(f"columns: {plain(interactions.columns)}", file=sys.stderr)
         if recommender is None:

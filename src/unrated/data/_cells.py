@@ -1,7 +1,9 @@
 """Cells of a frame as ids, numbers and times, or an error naming the file, line and value.
 
 Ids come back exactly as stored: text stays text, integers of any width stay integers (as
-their decimal text beyond int64); other column types are refused with their first value.
+their decimal text beyond int64); other column types are refused with their first value. One
+exception: a text column whose every id is a whole number written as a float (``17850.0``,
+as pandas writes integer ids with a missing value) drops the ``.0`` (``17850``).
 """
 
 from __future__ import annotations
@@ -29,17 +31,20 @@ class Places:
     def line(self, row: int) -> int | None:
         if self.path is None:
             return None
-        if self.delimiter is None or self.local is None:  # Parquet: row number, from 1
-            return row + 1
         record = int(self.records[row]) if self.records is not None else row
+        if self.delimiter is None or self.local is None:  # Parquet: row number, from 1
+            return record + 1
         return line_of_record(self.local, self.delimiter, record)
 
 
-def cell_error(places: Places, row: int, column: str, value: Any, rule: str) -> DataError:
+def cell_error(
+    places: Places, row: int, column: str, value: Any, rule: str, *, hint: str | None = None
+) -> DataError:
     if isinstance(value, pl.Series):  # a cell of a list column
         value = value.to_list()
+    message = rule if value is None else f"{rule}, got {quoted(value)}"
     return DataError(
-        rule if value is None else f"{rule}, got {quoted(value)}",
+        message + (f"; {hint}" if hint else ""),
         path=places.path,
         line=places.line(int(row)),
         column=column,
@@ -105,13 +110,34 @@ def exact_ids(column: pl.Series, places: Places) -> pl.Series:
             )
         column = text.str.replace(r"\.0*$", "")
     elif not dtype.is_integer():
-        return as_text(column, places, rule)
+        return _whole_number_text(as_text(column, places, rule))
     whole = column.cast(pl.Int64, strict=False)
     return whole if whole.null_count() == column.null_count() else column.cast(pl.String)
 
 
-def code_ids(column: pl.Series, places: Places) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted unique ids and each row's code into them."""
+#: Text of a whole number written as a float: ``17850.0``.
+_FLOAT_TEXT = r"^\s*-?[0-9]+\.0+\s*$"
+
+
+def _whole_number_text(text: pl.Series) -> pl.Series:
+    """``17850.0`` -> ``17850`` when every id of the column is written so, else ``text``.
+
+    A tool that stores integer ids in a float column (pandas does when one is missing)
+    writes them so; the ids are the integers, in every export of the same data.
+    """
+    written = text.drop_nulls().str.strip_chars()
+    written = written.filter(written != "")
+    if not len(written) or not written.head(1).str.contains(_FLOAT_TEXT).all():
+        return text
+    if not written.str.contains(_FLOAT_TEXT).all():
+        return text
+    return text.str.strip_chars().str.replace(r"\.0+$", "")
+
+
+def code_ids(
+    column: pl.Series, places: Places, *, hint: str | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted unique ids and each row's code into them; ``hint`` ends the empty-cell error."""
     column = exact_ids(column, places)
     empty = column.is_null()
     if column.dtype == pl.String:
@@ -119,7 +145,12 @@ def code_ids(column: pl.Series, places: Places) -> tuple[np.ndarray, np.ndarray]
     if empty.any():
         record = first(empty)
         raise cell_error(
-            places, record, column.name, column[record], "expected an id, the cell is empty"
+            places,
+            record,
+            column.name,
+            column[record],
+            "expected an id, the cell is empty",
+            hint=hint,
         )
     ids = column.unique().sort()
     codes = (column.rank("dense") - 1).to_numpy().astype(np.int64)

@@ -74,6 +74,8 @@ BASKET_COLUMNS = (
     "checkout_id",
 )
 NAME_COLUMNS = ("name", "title", "product_name", "item_name", "label", "description")
+#: Item names in an interactions file (not "name", which could name the user).
+LOG_NAME_COLUMNS = ("item_name", "product_name", "title", "description")
 WEIGHT_COLUMNS = ("weight", "count", "quantity", "qty", "rating", "plays", "value")
 
 #: Roles whose recognised names are ranked: the first in the list wins (a name beats a

@@ -26,11 +26,13 @@ class SourceColumns:
     weight: str | None
     ignored: tuple[str, ...] = ()
     basket: str | None = None
+    name: str | None = None
 
     def __str__(self) -> str:
         used = f"user={self.user}, item={self.item}, time={self.time or '(none)'}, "
         used += f"weight={self.weight or '(none)'}"
         used += f", basket={self.basket}" if self.basket else ""
+        used += f", item names={self.name}" if self.name else ""
         return used + (f" (ignored: {', '.join(self.ignored)})" if self.ignored else "")
 
 
@@ -57,6 +59,8 @@ class Interactions:
         events: the lines themselves, in baskets, when the data has a basket or a time
             column (see :mod:`unrated.data.events`); None otherwise and for derived data
             (splits, re-indexed data). Models fit on ``matrix`` alone.
+        item_names: display names by item position, from a name column of the file
+            (``description``, ``product_name``, ...); None when it has none.
     """
 
     matrix: sp.csr_matrix
@@ -65,6 +69,7 @@ class Interactions:
     times: np.ndarray | None = None
     columns: SourceColumns | None = None
     events: Events | None = None
+    item_names: np.ndarray | None = None
 
     @property
     def n_users(self) -> int:

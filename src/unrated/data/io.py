@@ -31,9 +31,11 @@ from unrated.data._cells import (
     numbers,
     parse_times,
 )
+from unrated.data._cleaning import CLEAN_FLAG, clean_rows
 from unrated.data._columns import (
     BASKET_COLUMNS,
     ITEM_COLUMNS,
+    LOG_NAME_COLUMNS,
     NAME_COLUMNS,
     find_column,
     find_columns,
@@ -41,12 +43,15 @@ from unrated.data._columns import (
 )
 from unrated.data._spool import Input
 from unrated.data._text import BYTES_PER_LINE, read_text_table
+from unrated.data.database import is_database, read_database
 from unrated.data.events import build_events
 from unrated.data.ids import IdIndex
 from unrated.data.interactions import Interactions, SourceColumns, build_interactions
 from unrated.errors import DataError, DataWarning, MemoryLimitError
 
 __all__ = ["find_columns", "read_interactions", "read_item_names"]
+
+_NO_ID_HINT = f"{CLEAN_FLAG} drops rows without one (guest checkouts)"
 
 
 def read_interactions(
@@ -58,13 +63,15 @@ def read_interactions(
     weight_col: str | None = None,
     delimiter: str | None = None,
     basket_col: str | None = None,
+    clean: bool = False,
 ) -> Interactions:
     """Read implicit feedback into :class:`Interactions`.
 
     Args:
         source: a path to a CSV/TSV (optionally ``.gz``) or Parquet file, a polars or pandas
             DataFrame, a scipy sparse users × items matrix (ids are then row/column numbers),
-            or Interactions (returned as is).
+            Interactions (returned as is), or a table or query of PostgreSQL or DuckDB: a
+            :class:`~unrated.data.database.Database` (see ``unrated.data.database``).
         user_col: the user id column; found by name when left out.
         item_col: the item id column; found by name when left out.
         time_col: optional timestamp column (numbers or ISO dates); found by name when left
@@ -77,6 +84,14 @@ def read_interactions(
             ...); ``""`` ignores one. With a basket or a time column the result keeps its
             lines as :attr:`Interactions.events` (without a basket column, a user's lines
             with the same time form one basket).
+        clean: a shop export as it comes: drop the rows that are no purchase (no user or
+            item id, such as guest checkouts; a negative weight, such as returns and
+            cancellations; weight 0; purchases returned in full) and count them, by
+            reason, in one :class:`DataWarning` (see ``unrated.data._cleaning``). Without
+            it such rows are errors.
+
+    A column of item names (``item_name``, ``product_name``, ``title``, ``description``)
+    gives :attr:`Interactions.item_names`: each item's commonest name.
 
     Raises:
         DataError: the file is missing or malformed; the message names file, line, column
@@ -87,11 +102,13 @@ def read_interactions(
     if sp.issparse(source):
         return _from_matrix(source)
     roles = (user_col, item_col, time_col, weight_col, basket_col)
+    if is_database(source):  # a Database, or a postgresql:// or duckdb:/// URL
+        return _from_frame(*read_database(source), *roles, clean)
     if isinstance(source, str | Path):
         with _opened(Path(source), delimiter) as (frame, places):
-            return _from_frame(frame, places, *roles)
+            return _from_frame(frame, places, *roles, clean)
     if isinstance(source, pl.DataFrame):
-        return _from_frame(source, Places(None), *roles)
+        return _from_frame(source, Places(None), *roles, clean)
     if type(source).__module__.startswith("pandas"):
         try:
             frame = pl.from_pandas(source)
@@ -99,7 +116,7 @@ def read_interactions(
             raise DataError(
                 f"the pandas DataFrame cannot be read ({str(error).splitlines()[0]})"
             ) from None
-        return _from_frame(frame, Places(None), *roles)
+        return _from_frame(frame, Places(None), *roles, clean)
     raise DataError(
         "expected a file path, a polars/pandas DataFrame or a scipy sparse matrix, "
         f"got {type(source).__name__}"
@@ -168,6 +185,7 @@ def _from_frame(
     time_col: str | None,
     weight_col: str | None,
     basket_col: str | None,
+    clean: bool,
 ) -> Interactions:
     path = places.path
     user, item, time, weight = find_columns(
@@ -178,28 +196,34 @@ def _from_frame(
         weight_col=weight_col,
         path=path,
     )
+    taken = frozenset(c for c in (user, item, time, weight) if c)
     basket = find_column(
-        frame.columns,
-        basket_col,
-        BASKET_COLUMNS,
-        "basket",
-        path,
-        required=False,
-        taken=frozenset(c for c in (user, item, time, weight) if c),
+        frame.columns, basket_col, BASKET_COLUMNS, "basket", path, required=False, taken=taken
     )
     used = (user, item, time, weight, basket)
-    ignored = tuple(c for c in frame.columns if c not in used)
+    others = [c for c in frame.columns if c not in used]
+    name = find_column(others, None, LOG_NAME_COLUMNS, "name", path, required=False)
+    ignored = tuple(c for c in others if c != name)
     if frame.height == 0:
         raise DataError("no interactions: the data has a header but no rows", path=path)
-    user_ids, user_codes = code_ids(frame[user], places)
-    item_ids, item_codes = code_ids(frame[item], places)
+    if clean:
+        frame, places, dropped = clean_rows(frame, places, user, item, weight)
+        if dropped is not None:
+            warnings.warn(dropped, DataWarning, stacklevel=3)
+    user_ids, user_codes = code_ids(frame[user], places, hint=_NO_ID_HINT)
+    item_ids, item_codes = code_ids(frame[item], places, hint=_NO_ID_HINT)
     weights = np.ones(frame.height, dtype=np.float64)
     if weight is not None:
         weights = numbers(frame[weight], places, what="weight")
         bad = np.flatnonzero(~np.isfinite(weights) | (weights < 0))
         if len(bad):
             raise cell_error(
-                places, bad[0], weight, frame[weight][int(bad[0])], "expected a finite weight ≥ 0"
+                places,
+                bad[0],
+                weight,
+                frame[weight][int(bad[0])],
+                "expected a finite weight ≥ 0",
+                hint=f"{CLEAN_FLAG} drops returns" if weights[bad[0]] < 0 else None,
             )
     times = parse_times(frame[time], places) if time is not None else None
     basket_ids, basket_codes = code_ids(frame[basket], places) if basket else (None, None)
@@ -218,9 +242,30 @@ def _from_frame(
     data = build_interactions(
         user_codes, item_codes, weights, IdIndex(user_ids), IdIndex(item_ids), times
     )
-    events = build_events(user_codes, item_codes, weights, times, basket_codes, basket_ids)
-    columns = SourceColumns(user, item, time, weight, ignored, basket)
-    return replace(data, columns=columns, events=events)
+    return replace(
+        data,
+        columns=SourceColumns(user, item, time, weight, ignored, basket, name),
+        events=build_events(user_codes, item_codes, weights, times, basket_codes, basket_ids),
+        item_names=None if name is None else _names(frame[name].filter(keep), item_codes, item_ids),
+    )
+
+
+def _names(names: pl.Series, item_codes: np.ndarray, item_ids: np.ndarray) -> np.ndarray:
+    """Each item's display name: the commonest non-empty one of its rows, stripped.
+
+    Ties go to the first in sort order; an item without a name gets "".
+    """
+    rows = pl.DataFrame({"item": item_codes, "name": names.cast(pl.String).str.strip_chars()})
+    rows = rows.filter(pl.col("name").is_not_null() & (pl.col("name") != ""))
+    common = (
+        rows.group_by("item", "name")
+        .len()
+        .sort(["item", "len", "name"], descending=[False, True, False])
+        .unique("item", keep="first")
+    )
+    out = np.full(len(item_ids), "", dtype=object)
+    out[common["item"].to_numpy()] = common["name"].to_list()
+    return out
 
 
 def read_item_names(
