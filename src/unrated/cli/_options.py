@@ -18,6 +18,7 @@ from unrated.errors import InvalidParameterError
 if TYPE_CHECKING:
     import polars as pl
 
+    from unrated.data.database import Database
     from unrated.data.interactions import Interactions
 
 # soft_wrap: a line of text (a path, a spec) is never wrapped or cut at the terminal's width,
@@ -56,9 +57,46 @@ Clean = Annotated[
     ),
 ]
 
+SourceQuery = Annotated[
+    str | None,
+    typer.Option(
+        "--query",
+        help="DATA is a database URL (postgresql://USER@HOST:PORT/DB, duckdb:///FILE): "
+        "the SELECT to read.",
+    ),
+]
+SourceTable = Annotated[
+    str | None, typer.Option("--table", help="DATA is a database URL: the table to read.")
+]
+PasswordEnv = Annotated[
+    str | None,
+    typer.Option(
+        "--password-env",
+        metavar="VAR",
+        help="PostgreSQL password from this environment variable (else PGPASSWORD, ~/.pgpass).",
+    ),
+]
+
+
+def data_source(
+    text: str, query: str | None, table: str | None, password_env: str | None
+) -> Path | Database:
+    """DATA as a file path, or as a database URL with its --query or --table."""
+    from unrated.data.database import Database, is_database
+
+    if is_database(text):
+        return Database(text, table=table, query=query, password_env=password_env)
+    flags = {"--query": query, "--table": table, "--password-env": password_env}
+    if given := [flag for flag, value in flags.items() if value is not None]:
+        raise InvalidParameterError(
+            f"{given[0]} is for a database URL (postgresql://... or duckdb:///...), "
+            f"not the file {text}"
+        )
+    return Path(text)
+
 
 def read_data(
-    path: Path,
+    path: Path | Database,
     user_col: str | None,
     item_col: str | None,
     time_col: str | None,

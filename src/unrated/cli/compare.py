@@ -13,7 +13,19 @@ from rich.text import Text
 from unrated._progress import progress_bar
 from unrated.cli import app
 from unrated.cli._display import plain, shown
-from unrated.cli._options import ItemCol, TimeCol, UserCol, WeightCol, console, parse_ks, read_data
+from unrated.cli._options import (
+    ItemCol,
+    PasswordEnv,
+    SourceQuery,
+    SourceTable,
+    TimeCol,
+    UserCol,
+    WeightCol,
+    console,
+    data_source,
+    parse_ks,
+    read_data,
+)
 from unrated.errors import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -23,7 +35,10 @@ if TYPE_CHECKING:
 
 @app.command("compare")
 def compare_command(
-    train: Annotated[Path, typer.Argument(help="Training interactions, or the whole log.")],
+    train: Annotated[
+        str,
+        typer.Argument(help="Training interactions, or the whole log (a file or database URL)."),
+    ],
     test: Annotated[
         Path | None, typer.Argument(help="Held-out interactions; left out: split TRAIN.")
     ] = None,
@@ -46,6 +61,9 @@ def compare_command(
     item_col: ItemCol = None,
     time_col: TimeCol = None,
     weight_col: WeightCol = None,
+    query: SourceQuery = None,
+    table: SourceTable = None,
+    password_env: PasswordEnv = None,
 ) -> None:
     """Fit each model on the same split, evaluate on the full catalogue, and rank them."""
     from unrated.data.interactions import reindex
@@ -57,7 +75,8 @@ def compare_command(
     specs = _split_specs(models) if models else default_specs()
     if protocol not in PROTOCOLS:
         raise InvalidParameterError(f"--protocol must be one of {', '.join(PROTOCOLS)}")
-    data = read_data(train, user_col, item_col, time_col, weight_col)
+    source = data_source(train, query, table, password_env)
+    data = read_data(source, user_col, item_col, time_col, weight_col)
     if test is None:
         split = split_data(data, protocol, seed=seed)
     else:
@@ -79,7 +98,7 @@ def compare_command(
             ),
         )
         advance(1)
-    comparison.sources.update(train=str(train), test=None if test is None else str(test))
+    comparison.sources.update(train=str(source), test=None if test is None else str(test))
     print_leaderboard(comparison)
     if report is not None:
         from unrated.evaluation.report import write_report

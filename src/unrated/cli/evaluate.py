@@ -12,10 +12,14 @@ from unrated.cli import app
 from unrated.cli._display import shown
 from unrated.cli._options import (
     ItemCol,
+    PasswordEnv,
+    SourceQuery,
+    SourceTable,
     TimeCol,
     UserCol,
     WeightCol,
     console,
+    data_source,
     fmt,
     parse_ks,
     read_data,
@@ -28,13 +32,21 @@ if TYPE_CHECKING:
 @app.command("evaluate")
 def evaluate_command(
     model: Annotated[Path, typer.Argument(help="Model file written by 'unrated fit'.")],
-    test: Annotated[Path, typer.Argument(help="Held-out interactions (e.g. split/test.csv).")],
+    test: Annotated[
+        str,
+        typer.Argument(
+            help="Held-out interactions (e.g. split/test.csv), or a database URL with --query."
+        ),
+    ],
     k: Annotated[str, typer.Option("-k", help="List lengths, comma-separated.")] = "10,20",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
     user_col: UserCol = None,
     item_col: ItemCol = None,
     time_col: TimeCol = None,
     weight_col: WeightCol = None,
+    query: SourceQuery = None,
+    table: SourceTable = None,
+    password_env: PasswordEnv = None,
 ) -> None:
     """Rank the whole catalogue for each test user (training items excluded) and score it."""
     from unrated.evaluation.protocol import evaluate
@@ -42,8 +54,9 @@ def evaluate_command(
 
     ks = parse_ks(k)
     recommender = load_model(model)
-    held_out = read_data(test, user_col, item_col, time_col, weight_col)
-    report = evaluate(recommender, held_out, k=ks, split_name=str(test))
+    source = data_source(test, query, table, password_env)
+    held_out = read_data(source, user_col, item_col, time_col, weight_col)
+    report = evaluate(recommender, held_out, k=ks, split_name=str(source))
     if as_json:
         print(json.dumps(report.to_dict(), indent=2))
         return

@@ -17,10 +17,14 @@ from unrated.cli._options import (
     BasketCol,
     Clean,
     ItemCol,
+    PasswordEnv,
+    SourceQuery,
+    SourceTable,
     TimeCol,
     UserCol,
     WeightCol,
     console,
+    data_source,
     read_data,
 )
 from unrated.errors import InvalidParameterError
@@ -56,7 +60,13 @@ _BUDGET_HELP = (
 
 @app.command()
 def fit(
-    data: Annotated[Path, typer.Argument(help="Training interactions (CSV, TSV, Parquet).")],
+    data: Annotated[
+        str,
+        typer.Argument(
+            help="Training interactions (CSV, TSV, Parquet), or a database URL with --query "
+            "or --table."
+        ),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Model file to write (.unrated).")],
     model: Annotated[str | None, typer.Option("--model", "-m", help=_MODEL_HELP)] = None,
     budget: Annotated[float | None, typer.Option("--budget", help=_BUDGET_HELP)] = None,
@@ -73,6 +83,9 @@ def fit(
     weight_col: WeightCol = None,
     basket_col: BasketCol = None,
     clean: Clean = False,
+    query: SourceQuery = None,
+    table: SourceTable = None,
+    password_env: PasswordEnv = None,
     engine: Annotated[str, typer.Option("--engine", help=_ENGINE_HELP)] = "local",
     spark_master: Annotated[
         str | None,
@@ -112,6 +125,9 @@ def fit(
         raise InvalidParameterError("--checkpoint works with --engine local only")
     if engine != "local" and clean:
         raise InvalidParameterError("--clean works with --engine local only")
+    source = data_source(data, query, table, password_env)
+    if engine != "local" and not isinstance(source, Path):
+        raise InvalidParameterError(f"--engine {engine} reads files; a database trains locally")
     if checkpoint is not None and checkpoint.exists() and not checkpoint.is_dir():
         raise InvalidParameterError(
             f"--checkpoint must be a folder; {checkpoint} exists and is not one"
@@ -134,8 +150,8 @@ def fit(
     elif engine == "torchrun":
         from unrated.engines.torchrun import fit_torchrun
 
-        rank_args = ["fit", str(data.resolve()), "--out", str(out.resolve()), "--model", model]
-        rank_args += ["--engine", "torchrun"]
+        rank_args = ["fit", str(Path(data).resolve()), "--out", str(out.resolve())]
+        rank_args += ["--model", model, "--engine", "torchrun"]
         for flag, value in (
             ("--items", items.resolve() if items else None),
             ("--user-col", user_col),
@@ -144,7 +160,7 @@ def fit(
         ):
             rank_args += [flag, str(value)] if value is not None else []
         fitted = fit_torchrun(
-            data,
+            Path(data),
             recommender,  # type: ignore[arg-type]  # not None: auto was refused above
             nproc=nproc,
             rank_args=rank_args,
@@ -154,7 +170,7 @@ def fit(
         )
     else:
         interactions = read_data(
-            data, user_col, item_col, time_col, weight_col, basket_col=basket_col, clean=clean
+            source, user_col, item_col, time_col, weight_col, basket_col=basket_col, clean=clean
         )
         if names is None and interactions.item_names is not None:
             names = dict(

@@ -10,12 +10,13 @@ import typer
 
 from unrated.cli import app
 from unrated.cli._display import plain, shown
-from unrated.cli._options import console, fmt, write_frame
+from unrated.cli._options import PasswordEnv, console, fmt, write_frame
 from unrated.errors import InvalidParameterError
 
 if TYPE_CHECKING:
     import polars as pl
 
+    from unrated.data.database import Database
     from unrated.models.base import Recommender
 
 Out = Annotated[Path | None, typer.Option("--out", "-o", help="Write CSV (or .parquet) here.")]
@@ -38,7 +39,27 @@ def recommend(
     ] = None,
     all_users: Annotated[bool, typer.Option("--all", help="Every user the model knows.")] = False,
     k: K = 10,
-    out: Out = None,
+    out: Annotated[
+        str | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Write CSV (or .parquet) here, or to a database URL with --table.",
+        ),
+    ] = None,
+    table: Annotated[
+        str | None,
+        typer.Option(
+            "--table",
+            help="--out is a database URL: the table to write, in one transaction (created "
+            "if missing; its rows replaced, or kept with --append).",
+        ),
+    ] = None,
+    append: Annotated[
+        bool,
+        typer.Option("--append", help="Add the rows under a new run_id instead of replacing."),
+    ] = False,
+    password_env: PasswordEnv = None,
     include_seen: Annotated[
         bool,
         typer.Option("--include-seen", help="Allow items the user already has (re-purchases)."),
@@ -57,6 +78,7 @@ def recommend(
     from unrated.modelfile import load_model
 
     check_k(k)
+    target = _database(out, table, append, password_env)
     if user and all_users:
         raise InvalidParameterError("give --user ID or --all, not both")
     if not user and not all_users:
@@ -74,7 +96,32 @@ def recommend(
         if fallback_popular:  # with --all, every user is known
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("fallback"))
         count = len(recs)
-    _emit(frame, out, count, "user", table=not all_users)
+    if target is not None:
+        from unrated.data.database import write_database
+
+        run_id = write_database(frame, target, append=append)
+        what = f" (run_id {run_id})" if run_id else " (its rows replaced)"
+        console.print(
+            f"wrote {frame.height:,} rows for {count:,} users → {target}{what}", markup=False
+        )
+        return
+    _emit(frame, Path(out) if out else None, count, "user", table=not all_users)
+
+
+def _database(
+    out: str | None, table: str | None, append: bool, password_env: str | None
+) -> Database | None:
+    """The database --out names, or None for a file (then no database option may be given)."""
+    from unrated.data.database import Database, is_database
+
+    if out is not None and is_database(out):
+        if table is None:
+            raise InvalidParameterError("--out is a database URL: give --table to write to")
+        return Database(out, table=table, password_env=password_env)
+    flags = {"--table": table, "--append": append or None, "--password-env": password_env}
+    if given := [flag for flag, value in flags.items() if value is not None]:
+        raise InvalidParameterError(f"{given[0]} is for an --out database URL")
+    return None
 
 
 @app.command(
