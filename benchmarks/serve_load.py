@@ -39,9 +39,11 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start_server(model: str, port: int, workers: int, log: IO[bytes]) -> subprocess.Popen[bytes]:
+def start_server(
+    model: str, port: int, workers: int, precompute: str, log: IO[bytes]
+) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "unrated", "serve", model, "--port", str(port)]
-    command += ["--workers", str(workers)]
+    command += ["--workers", str(workers), "--precompute", precompute]
     return subprocess.Popen(  # noqa: S603 (our own command line)
         command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy()
     )
@@ -60,6 +62,17 @@ def wait_ready(
         except httpx.HTTPError:
             time.sleep(0.2)
     raise SystemExit(f"the server at {base} did not answer /health within {timeout:.0f} s")
+
+
+def wait_top_lists(base: str, timeout: float = 1800.0) -> float | None:
+    """Wait until the server's background top lists are ready; their build seconds (or None)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        report = httpx.get(base + "/health", timeout=10.0).json().get("top_lists")
+        if report is None or report["seconds"] is not None:
+            return None if report is None else float(report["seconds"])
+        time.sleep(1.0)
+    raise SystemExit(f"the top lists were not ready within {timeout:.0f} s")
 
 
 class Connection:
@@ -165,15 +178,22 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0, help="stop early after this")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("-k", type=int, default=20)
+    parser.add_argument(
+        "--precompute",
+        choices=("auto", "on", "off"),
+        default="auto",
+        help="the server's option; the load starts once its top lists are ready",
+    )
     args = parser.parse_args()
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     # The server's output goes to a temporary file, shown if it fails to start.
     with tempfile.TemporaryFile() as log:
-        server = start_server(args.model, port, args.workers, log)
+        server = start_server(args.model, port, args.workers, args.precompute, log)
         try:
             health = wait_ready(base, server, log)
+            top_lists_seconds = wait_top_lists(base)
             users = users_of(base, int(str(health["users"])))
             asyncio.run(  # warm up every worker
                 load(port, users, requests=2000, concurrency=args.concurrency, seconds=10, k=args.k)
@@ -199,6 +219,8 @@ def main() -> None:
         f"{args.workers} worker(s), {args.concurrency} connections, k={args.k}"
     )
     print(f"server resident memory (all processes): {memory:,.0f} MiB")
+    if top_lists_seconds is not None:
+        print(f"top lists of every user ranked in the background in {top_lists_seconds:.1f} s")
     print(f"load average before: {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}")
     print(
         f"{len(ms):,} requests in {wall:.1f} s: {len(ms) / wall:,.0f} req/s; latency ms "

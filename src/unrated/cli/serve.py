@@ -41,6 +41,13 @@ def serve(
     ann: Annotated[
         bool, typer.Option("--ann", help="Approximate top-k (hnswlib) for factor models.")
     ] = False,
+    precompute: Annotated[
+        str,
+        typer.Option(
+            help="Rank every known user in the background and answer from those lists: "
+            "auto (when one user takes over 5 ms alone, as a graph filter does), on, off."
+        ),
+    ] = "auto",
     fallback_popular: Annotated[
         bool,
         typer.Option("--fallback-popular", help="Unknown users get popular items, not a 404."),
@@ -57,11 +64,12 @@ def serve(
     """Serve MODEL over HTTP (the help above keeps each paragraph on one line)."""
     import uvicorn
 
-    from unrated._checks import check_int
+    from unrated._checks import check_choice, check_int
     from unrated.serving.api_key import check_api_key
     from unrated.serving.app import CONFIG_VARIABLE, create_app
     from unrated.serving.connections import PROTOCOL, raise_open_file_limit
     from unrated.serving.served import load_served
+    from unrated.serving.top_lists import PRECOMPUTE_CHOICES
 
     check_int(port, "port", "serve", minimum=1)
     if port > 65535:
@@ -69,6 +77,7 @@ def serve(
     check_int(workers, "workers", "serve")
     check_int(max_k, "max_k", "serve")
     check_int(max_batch, "max_batch", "serve")
+    check_choice(precompute, "precompute", "serve", PRECOMPUTE_CHOICES)
     if api_key is None and os.environ.get("UNRATED_API_KEY") == "":
         api_key = ""  # set but empty (click reads it as unset): refused as --api-key '' is
     check_api_key(api_key)
@@ -76,6 +85,7 @@ def serve(
         "model_path": str(model.resolve()),
         "api_key": api_key,
         "ann": ann,
+        "precompute": precompute,
         "fallback_popular": fallback_popular,
         "max_k": max_k,
         "max_batch": max_batch,
@@ -83,7 +93,7 @@ def serve(
     }
     # Load (and check) the model here, so a bad file is one line on stderr, not a traceback
     # in the server's log. One worker keeps this copy; several load their own.
-    served = load_served(model, ann=ann)
+    served = load_served(model, ann=ann, precompute=precompute)
     errors.print(
         f"unrated: serving {plain(served.metadata.get('model'))} ({served.n_users:,} users × "
         f"{served.n_items:,} items) at http://{plain(host)}:{port}/ — API schema at /openapi.json"

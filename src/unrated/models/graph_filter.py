@@ -20,8 +20,8 @@ from unrated.models.base import BATCH_CELLS, Recommender
 #: Where the plateau response is read for its interpolation (see chebyshev_coefficients).
 RESPONSE_POINTS = ("nodes", "extrema")
 
-#: Items per task of the low-rank kernel: a tile of Vᵀ (rank × 128 floats) stays in cache
-#: while every row of the batch is scored against it.
+#: Items per task of the low-rank kernel: a tile of Vᵀ (rank × 128 floats, stored
+#: contiguously) stays in cache while every row of the batch is scored against it.
 LOW_RANK_TILE = 128
 
 
@@ -156,9 +156,20 @@ class GraphFilter(Recommender):
         self._install_ideal(ideal)
 
     def _install_ideal(self, ideal: np.ndarray) -> None:
-        """Keep V (items × rank) and its transpose, which the low-rank kernel streams."""
+        """Keep V (items × rank) and Vᵀ cut into tiles of items, which the low-rank kernel streams.
+
+        Tile t is the rank × LOW_RANK_TILE block of Vᵀ for items t·128 to t·128 + 127 (zeros
+        past the last item), stored contiguously: one request reads Vᵀ front to back (1.5
+        ms on one thread on Gowalla, where a tile gathered from the rows of Vᵀ took 6–9 ms).
+        """
         self.ideal_ = np.ascontiguousarray(ideal, dtype=np.float32)
-        self._ideal_t = np.ascontiguousarray(self.ideal_.T)
+        n_items, rank = self.ideal_.shape
+        n_tiles = (n_items + LOW_RANK_TILE - 1) // LOW_RANK_TILE
+        padded = np.zeros((n_tiles * LOW_RANK_TILE, rank), dtype=np.float32)
+        padded[:n_items] = self.ideal_
+        self._ideal_tiles = np.ascontiguousarray(
+            padded.reshape(n_tiles, LOW_RANK_TILE, rank).transpose(0, 2, 1)
+        )
 
     def _install(self, graph: sp.csr_matrix, item_degree: np.ndarray) -> None:
         """Keep R̃ (and its transpose, for the products), the degrees and the coefficients."""
@@ -194,7 +205,7 @@ class GraphFilter(Recommender):
             queries = np.empty((n_rows, self.ideal_.shape[1]), dtype=np.float32)
             _sparse_dense(signal.indptr, signal.indices, signal.data, self.ideal_, queries)
             queries *= np.float32(self.ideal_weight)
-            _add_low_rank(self._ideal_t, queries, out)
+            _add_low_rank(self._ideal_tiles, queries, out)
         return out
 
     def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
@@ -336,10 +347,14 @@ def _sparse_dense(
 def _row_sum(
     indptr: np.ndarray, indices: np.ndarray, data: np.ndarray, dense: np.ndarray, row: int
 ) -> Any:
-    """Row ``row`` of sparse (CSR) @ a one-column ``dense``: :func:`_row_product`'s sum."""
+    """Row ``row`` of sparse (CSR) @ a one-column ``dense``: :func:`_row_product`'s sum.
+
+    Positions are unsigned, so no index is checked for wrapping around from the end: one
+    Gowalla pass takes 0.8 ms instead of 1.5 ms on one thread (as fast as scipy's C++).
+    """
     total = dense.dtype.type(0.0)
-    for p in range(indptr[row], indptr[row + 1]):
-        total += data[p] * dense[indices[p], 0]
+    for p in range(np.uint64(indptr[row]), np.uint64(indptr[row + 1])):
+        total += data[p] * dense[np.uint64(indices[p]), 0]
     return total
 
 
@@ -354,9 +369,9 @@ def _row_product(
 ) -> None:
     """Set ``target`` to row ``row`` of sparse (CSR) @ dense, summed in stored order."""
     target[:] = 0.0
-    for p in range(indptr[row], indptr[row + 1]):
+    for p in range(np.uint64(indptr[row]), np.uint64(indptr[row + 1])):
         value = data[p]
-        source = dense[indices[p]]
+        source = dense[np.uint64(indices[p])]
         for c in range(dense.shape[1]):
             target[c] += value * source[c]
 
@@ -400,24 +415,25 @@ def _chebyshev_step(
 
 
 @numba.njit(parallel=True, cache=True, nogil=True, fastmath={"contract"})
-def _add_low_rank(basis_t: np.ndarray, queries: np.ndarray, out: np.ndarray) -> None:
-    """``out[i, r] += Σ_j basis_t[j, i] · queries[r, j]``: the ideal term, added in place.
+def _add_low_rank(tiles: np.ndarray, queries: np.ndarray, out: np.ndarray) -> None:
+    """``out[i, r] += Σ_j V[i, j] · queries[r, j]``: the ideal term, added in place.
 
-    Each sum runs over j in order, vectorised across a tile of items, so a row's scores
-    are the same bits whatever the batch (one visitor or every user), and one row streams
-    Vᵀ once: the case of a single request.
+    ``tiles`` is Vᵀ in tiles of items (see ``_install_ideal``). Each sum runs over j in
+    order, vectorised across a tile, so a row's scores are the same bits whatever the batch
+    (one visitor or every user), and one row streams Vᵀ once: the case of a single request.
     """
-    rank, n_items = basis_t.shape
-    for tile in numba.prange((n_items + LOW_RANK_TILE - 1) // LOW_RANK_TILE):
-        first = tile * LOW_RANK_TILE
-        width = min(LOW_RANK_TILE, n_items - first)
-        total = np.empty(width, dtype=np.float32)
+    n_tiles, rank, tile_width = tiles.shape
+    n_items = out.shape[0]
+    for tile in numba.prange(n_tiles):
+        first = tile * tile_width
+        width = min(tile_width, n_items - first)
+        total = np.empty(tile_width, dtype=np.float32)
         for row in range(queries.shape[0]):
             total[:] = 0.0
             for j in range(rank):
                 weight = queries[row, j]
-                source = basis_t[j, first : first + width]
-                for i in range(width):
+                source = tiles[tile, j]
+                for i in range(tile_width):
                     total[i] += weight * source[i]
             for i in range(width):
                 out[first + i, row] += total[i]

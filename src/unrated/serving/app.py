@@ -21,6 +21,7 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from unrated._checks import check_choice
 from unrated.serving import schemas
 from unrated.serving.access_log import AccessLog
 from unrated.serving.api_key import ApiKeyGate, check_api_key
@@ -28,6 +29,7 @@ from unrated.serving.guards import BodyLimit, add_error_handlers
 from unrated.serving.routes import STATIC, make_router
 from unrated.serving.served import ServedModel
 from unrated.serving.service import ModelService
+from unrated.serving.top_lists import PRECOMPUTE_CHOICES
 
 #: The environment variable through which ``unrated serve --workers N`` configures workers.
 CONFIG_VARIABLE = "UNRATED_SERVE_CONFIG"
@@ -38,6 +40,7 @@ def create_app(
     *,
     api_key: str | None = None,
     ann: bool = False,
+    precompute: str = "auto",
     fallback_popular: bool = False,
     max_k: int = 1000,
     max_batch: int = 1000,
@@ -54,6 +57,8 @@ def create_app(
             ``X-API-Key`` header (``POST /reload`` is refused without a key); keys no
             client could send are refused (``api_key.check_api_key``).
         ann: build an approximate (HNSW) index for factor models at load time.
+        precompute: rank every known user in the background and answer from those lists
+            (``serving.top_lists``): ``auto`` (for models slow per user), ``on``, ``off``.
         fallback_popular: unknown users, and baskets without a known item, get the most
             popular items (flagged) instead of a 404, unless a request says otherwise.
         max_k: the largest list length a request may ask for (422 beyond).
@@ -65,7 +70,8 @@ def create_app(
             ``POST /reload``, so that every worker is replaced in turn.
     """
     wanted = check_api_key(api_key)
-    service = ModelService(Path(model_path), ann=ann, served=served)
+    check_choice(precompute, "precompute", "serve", PRECOMPUTE_CHOICES)
+    service = ModelService(Path(model_path), ann=ann, served=served, precompute=precompute)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -81,6 +81,7 @@ def make_router(
                     "build_seconds": report.build_seconds,
                     "ef": report.ef,
                 },
+                "top_lists": None if current.top_lists is None else current.top_lists.report(),
                 "api_key_required": wanted is not None,
                 "fallback_popular": fallback_popular,
                 "limits": {

@@ -147,6 +147,15 @@ class AnnReport(_Strict):
     ef: int
 
 
+class TopListsReport(_Strict):
+    """Every known user's top items, ranked in the background (``--precompute``)."""
+
+    depth: int = Field(description="Items kept per user; longer requests are ranked live.")
+    ready_users: int = Field(description="Users answered from their list so far.")
+    users: int
+    seconds: float | None = Field(description="Time taken to rank every user, once done.")
+
+
 class Limits(_Strict):
     """The service's request limits."""
 
@@ -170,6 +179,7 @@ class Health(_Strict):
     generation: int = Field(description="1 at start, +1 at each reload.")
     loaded_at: float = Field(description="Unix time the model was loaded.")
     ann: AnnReport | None
+    top_lists: TopListsReport | None
     api_key_required: bool
     fallback_popular: bool
     limits: Limits

@@ -20,6 +20,7 @@ from unrated.errors import InvalidParameterError
 from unrated.modelfile import load_model, read_metadata
 from unrated.models.base import Recommender
 from unrated.serving.ann import AnnIndex, build_ann
+from unrated.serving.top_lists import TopLists, for_model
 
 Payload = dict[str, Any]
 
@@ -37,6 +38,8 @@ class ServedModel:
         popularity: per item, the number of distinct users who have it
             (:meth:`Recommender.item_popularity`, the fallback's ranking).
         ann: the approximate index, when built (``--ann``).
+        top_lists: every known user's top items, filled in the background once started
+            (``serving.top_lists``); None when the model ranks a user fast enough alone.
     """
 
     model: Recommender
@@ -46,6 +49,7 @@ class ServedModel:
     loaded_at: float
     popularity: np.ndarray
     ann: AnnIndex | None = None
+    top_lists: TopLists | None = None
     _names: np.ndarray | None = field(repr=False, default=None)
     _search_ids: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0, dtype=str))
     _search_names: np.ndarray | None = field(repr=False, default=None)
@@ -200,6 +204,9 @@ class ServedModel:
         self, user_idx: np.ndarray, k: int, blocked: np.ndarray | None, exclude_seen: bool
     ) -> tuple[np.ndarray, np.ndarray]:
         if self.ann is None:
+            found = self._from_top_lists(user_idx, k, blocked) if exclude_seen else None
+            if found is not None:
+                return found
             return self.model.rank_positions(
                 user_idx, k, exclude_seen=exclude_seen, blocked=blocked
             )
@@ -209,6 +216,20 @@ class ServedModel:
             for u in user_idx.tolist()
         ]
         return np.concatenate([r[0] for r in rows]), np.concatenate([r[1] for r in rows])
+
+    def _from_top_lists(
+        self, user_idx: np.ndarray, k: int, blocked: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """The users' lists from the precomputed top lists, if every one can be answered."""
+        if self.top_lists is None:
+            return None
+        found = []
+        for user in user_idx.tolist():
+            row = self.top_lists.lookup(user, k, blocked)
+            if row is None:
+                return None
+            found.append(row)
+        return np.stack([items for items, _ in found]), np.stack([scores for _, scores in found])
 
     def _popular(self, k: int, blocked: np.ndarray | None) -> list[Payload]:
         """What an empty history gets: the most popular items, ``blocked`` left out."""
@@ -247,9 +268,16 @@ class ServedModel:
 
 
 def load_served(
-    path: str | os.PathLike[str], *, generation: int = 1, ann: bool = False
+    path: str | os.PathLike[str],
+    *,
+    generation: int = 1,
+    ann: bool = False,
+    precompute: str = "auto",
 ) -> ServedModel:
     """Load a model file for serving; with ``ann``, build the approximate index too.
+
+    ``precompute`` (auto, on, off) says whether the served model gets top lists
+    (``serving.top_lists``): they are made empty here and filled once the service starts them.
 
     Raises:
         ModelFileError: the file cannot be loaded (nothing is served from it).
@@ -271,6 +299,7 @@ def load_served(
         loaded_at=time.time(),
         popularity=popularity,
         ann=build_ann(model) if ann else None,
+        top_lists=None if ann else for_model(model, precompute),
         _names=None if names is None else np.asarray(names, dtype=object),
         _search_ids=_lower(model.items_.ids),
         _search_names=None if names is None else _lower(names),

@@ -22,8 +22,10 @@ logger = logging.getLogger("uvicorn.error")
 class ModelService:
     """The model being served, and how to replace it without failing a request."""
 
-    def __init__(self, path: Path, *, ann: bool, served: ServedModel | None) -> None:
-        self.path, self.ann = path, ann
+    def __init__(
+        self, path: Path, *, ann: bool, served: ServedModel | None, precompute: str = "auto"
+    ) -> None:
+        self.path, self.ann, self.precompute = path, ann, precompute
         self._served = served
         self._lock: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -39,8 +41,17 @@ class ModelService:
         """Load the model unless given one; log what is served."""
         self._lock = asyncio.Lock()
         if self._served is None:
-            self._served = await run_in_threadpool(load_served, self.path, ann=self.ann)
+            self._served = await run_in_threadpool(
+                load_served, self.path, ann=self.ann, precompute=self.precompute
+            )
         served = self._served
+        if served.top_lists is not None:
+            served.top_lists.start(served.model)
+            logger.info(
+                "unrated: ranking the top %d items of all %s users in the background",
+                served.top_lists.depth,
+                f"{served.n_users:,}",
+            )
         logger.info(
             "unrated: serving %s (%s users × %s items) from %s",
             served.metadata.get("model", "?"),
@@ -67,9 +78,17 @@ class ModelService:
             started = time.perf_counter()
             generation = self.current.generation + 1
             served = await run_in_threadpool(
-                load_served, self.path, generation=generation, ann=self.ann
+                load_served,
+                self.path,
+                generation=generation,
+                ann=self.ann,
+                precompute=self.precompute,
             )
-            self._served = served
+            previous, self._served = self._served, served
+            if previous is not None and previous.top_lists is not None:
+                previous.top_lists.stop()
+            if served.top_lists is not None:
+                served.top_lists.start(served.model)
             seconds = time.perf_counter() - started
         logger.info(
             "unrated: reloaded %s (generation %d) in %.2f s", self.path, generation, seconds
