@@ -43,6 +43,7 @@ READ_ONLY = "the query tries to change data: a source is read in a read-only tra
 
 #: URL scheme -> backend.
 SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql", "duckdb": "duckdb"}
+_MODULES = {"postgresql": "unrated.data._postgres", "duckdb": "unrated.data._duckdb"}
 #: The extra that installs each backend's driver.
 _EXTRAS = {"postgresql": "postgres", "duckdb": "duckdb"}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
@@ -212,7 +213,7 @@ def _sql_type(name: str, dtype: pl.DataType) -> str:
 
 def _backend(db: Database) -> ModuleType:
     try:
-        return importlib.import_module(f"unrated.data._{db.kind}")
+        return importlib.import_module(_MODULES[db.kind])
     except ImportError as error:
         raise InvalidParameterError(
             f"reading {db.kind} needs the {error.name} package: "
