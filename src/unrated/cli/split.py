@@ -11,10 +11,14 @@ from unrated.cli import app
 from unrated.cli._display import plain
 from unrated.cli._options import (
     ItemCol,
+    PasswordEnv,
+    SourceQuery,
+    SourceTable,
     TimeCol,
     UserCol,
     WeightCol,
     console,
+    data_source,
     read_data,
     write_frame,
 )
@@ -23,7 +27,10 @@ from unrated.errors import InvalidParameterError
 
 @app.command("split")
 def split_command(
-    data: Annotated[Path, typer.Argument(help="Interactions (CSV, TSV, Parquet).")],
+    data: Annotated[
+        str,
+        typer.Argument(help="Interactions (CSV, TSV, Parquet), or a database URL with --query."),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for train.csv and test.csv.")],
     protocol: Annotated[
         str,
@@ -38,6 +45,9 @@ def split_command(
     item_col: ItemCol = None,
     time_col: TimeCol = None,
     weight_col: WeightCol = None,
+    query: SourceQuery = None,
+    table: SourceTable = None,
+    password_env: PasswordEnv = None,
 ) -> None:
     """Split DATA into OUT/train.csv and OUT/test.csv (original ids, weights, times)."""
     from unrated.data.interactions import interactions_to_frame
@@ -47,7 +57,8 @@ def split_command(
         raise InvalidParameterError(
             f"--protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}"
         )
-    interactions = read_data(data, user_col, item_col, time_col, weight_col)
+    source = data_source(data, query, table, password_env)
+    interactions = read_data(source, user_col, item_col, time_col, weight_col)
     split = split_data(interactions, protocol, fraction=fraction, seed=seed)
     out.mkdir(parents=True, exist_ok=True)
     write_frame(interactions_to_frame(split.train), out / "train.csv")
