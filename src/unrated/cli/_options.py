@@ -95,6 +95,24 @@ def data_source(
     return Path(text)
 
 
+IncludeSeen = Annotated[
+    bool,
+    typer.Option(
+        "--include-seen",
+        help="Re-buys allowed: rank each user's training items too, and report recall on "
+        "repeat and on new items and the share of repeat items in the lists.",
+    ),
+]
+HalfLife = Annotated[
+    float | None,
+    typer.Option(
+        "--half-life",
+        help="Weight each training purchase by 0.5^(age/DAYS), its age from the newest time "
+        "in the data (needs a time column).",
+    ),
+]
+
+
 def read_data(
     path: Path | Database,
     user_col: str | None,
@@ -117,6 +135,17 @@ def read_data(
         basket_col=basket_col,
         clean=clean,
     )
+
+
+def decayed(data: Interactions, half_life: float | None) -> Interactions:
+    """``data`` weighted by --half-life (unchanged without it)."""
+    if half_life is None:
+        return data
+    if not 0 < half_life < float("inf"):
+        raise InvalidParameterError(f"--half-life must be days > 0, got {half_life:g}")
+    from unrated.data.decay import decay
+
+    return decay(data, half_life)
 
 
 def parse_ks(text: str) -> tuple[int, ...]:

@@ -14,6 +14,10 @@ from unrated._progress import progress_bar
 from unrated.cli import app
 from unrated.cli._display import plain, shown
 from unrated.cli._options import (
+    BasketCol,
+    Clean,
+    HalfLife,
+    IncludeSeen,
     ItemCol,
     PasswordEnv,
     SourceQuery,
@@ -23,6 +27,7 @@ from unrated.cli._options import (
     WeightCol,
     console,
     data_source,
+    decayed,
     parse_ks,
     read_data,
 )
@@ -50,7 +55,8 @@ def compare_command(
         Path | None, typer.Option("--report", help="Write report.html, results.json/csv, PNGs.")
     ] = None,
     protocol: Annotated[
-        str, typer.Option(help="How to split TRAIN when no TEST is given: holdout, last, time.")
+        str,
+        typer.Option(help="How to split TRAIN when no TEST is given: holdout, last, time, basket."),
     ] = "holdout",
     seed: Annotated[int, typer.Option(help="Seed of the split and the bootstrap.")] = 0,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for intervals.")] = 1000,
@@ -64,8 +70,14 @@ def compare_command(
     query: SourceQuery = None,
     table: SourceTable = None,
     password_env: PasswordEnv = None,
+    basket_col: BasketCol = None,
+    clean: Clean = False,
+    include_seen: IncludeSeen = False,
+    half_life: HalfLife = None,
 ) -> None:
     """Fit each model on the same split, evaluate on the full catalogue, and rank them."""
+    from dataclasses import replace
+
     from unrated.data.interactions import reindex
     from unrated.data.split import PROTOCOLS, Split, split_data
     from unrated.evaluation.compare import compare, default_specs
@@ -76,13 +88,16 @@ def compare_command(
     if protocol not in PROTOCOLS:
         raise InvalidParameterError(f"--protocol must be one of {', '.join(PROTOCOLS)}")
     source = data_source(train, query, table, password_env)
-    data = read_data(source, user_col, item_col, time_col, weight_col)
+    columns = (user_col, item_col, time_col, weight_col)
+    data = read_data(source, *columns, basket_col=basket_col, clean=clean)
     if test is None:
         split = split_data(data, protocol, seed=seed)
     else:
-        held_out = read_data(test, user_col, item_col, time_col, weight_col)
+        held_out = read_data(test, *columns, basket_col=basket_col, clean=clean)
         aligned, dropped = reindex(held_out, data.users, data.items)
         split = Split(data, aligned, f"given test file {test}", dropped)
+    if half_life is not None:
+        split = replace(split, train=decayed(split.train, half_life))
     if sampled:
         print(f"warning: {SAMPLED_WARNING}", file=sys.stderr)
     with progress_bar(len(specs), "comparing") as advance:
@@ -96,10 +111,13 @@ def compare_command(
             on_model=lambda spec, position: advance(
                 0 if position == 0 else 1, info=f"fitting {spec}"
             ),
+            include_seen=include_seen,
         )
         advance(1)
     comparison.sources.update(train=str(source), test=None if test is None else str(test))
     print_leaderboard(comparison)
+    if include_seen:
+        print_repeat_explore(comparison)
     if report is not None:
         from unrated.evaluation.report import write_report
 
@@ -132,7 +150,6 @@ def print_leaderboard(comparison: Comparison) -> None:
     """
     from unrated.evaluation.compare import WARM_UP_USERS
     from unrated.evaluation.metrics import metric_label
-    from unrated.evaluation.protocol import PROTOCOL_NOTE
 
     cutoff = max(comparison.k)
     metrics = [f"ndcg@{cutoff}", f"recall@{cutoff}"]
@@ -171,7 +188,7 @@ def print_leaderboard(comparison: Comparison) -> None:
         )
     console.print(table)
     console.print(
-        f"[dim]{PROTOCOL_NOTE}; ± half-width of the 95% bootstrap interval; vs best: "
+        f"[dim]{comparison.best.report.note}; ± half-width of the 95% bootstrap interval; vs best: "
         f"paired difference in {metric_label(comparison.primary)} against the best, "
         "(noise) when its 95% interval contains 0; fit s: a warm fit, after a warm-up fit on "
         f"{WARM_UP_USERS} users that compiles the kernels ({_warm_ups(comparison)}); "
@@ -182,6 +199,38 @@ def print_leaderboard(comparison: Comparison) -> None:
         if result.sampled:
             values = ", ".join(f"{k} {v:.4f}" for k, v in result.sampled.items())
             console.print(Text.assemble(("sampled", "red"), " ", shown(result.spec), f": {values}"))
+
+
+def print_repeat_explore(comparison: Comparison) -> None:
+    """Re-buys allowed: each model's recall on repeat and on new items, and its repeat share."""
+    import numpy as np
+
+    from unrated.evaluation.metrics import metric_label
+    from unrated.evaluation.repeat import REPEAT_METRICS
+
+    cutoff = max(comparison.k)
+    metrics = [f"{name}@{cutoff}" for name in REPEAT_METRICS] + [f"hit_rate@{cutoff}"]
+    table = Table(title=f"repeat / explore (Li et al. 2023), @{cutoff}")
+    table.add_column("#", justify="right")
+    table.add_column("model", overflow="fold")
+    for column in ("repeat R", "explore R", "repeat share", metric_label(metrics[-1])):
+        table.add_column(column, justify="right", overflow="fold")
+    for rank, result in enumerate(comparison.results, start=1):
+        means = [result.intervals[m].mean for m in metrics]
+        cells = ["—" if np.isnan(mean) else f"{mean:.4f}" for mean in means]
+        table.add_row(str(rank), shown(result.spec), *cells)
+    console.print(table)
+    per_user = comparison.best.report.per_user
+    repeat, explore = (
+        int((~np.isnan(per_user[f"{name}@{cutoff}"])).sum())
+        for name in ("repeat_recall", "explore_recall")
+    )
+    console.print(
+        f"[dim]repeat R: recall on the held-out items the user bought before ({repeat:,} "
+        f"users with some); explore R: on the items new to the user ({explore:,} users); "
+        "repeat share: share of each list the user bought before[/]",
+        soft_wrap=False,
+    )
 
 
 def _warm_ups(comparison: Comparison) -> str:

@@ -16,6 +16,7 @@ from unrated.cli._display import plain, shown
 from unrated.cli._options import (
     BasketCol,
     Clean,
+    HalfLife,
     ItemCol,
     PasswordEnv,
     SourceQuery,
@@ -25,6 +26,7 @@ from unrated.cli._options import (
     WeightCol,
     console,
     data_source,
+    decayed,
     read_data,
 )
 from unrated.errors import InvalidParameterError
@@ -83,6 +85,7 @@ def fit(
     weight_col: WeightCol = None,
     basket_col: BasketCol = None,
     clean: Clean = False,
+    half_life: HalfLife = None,
     query: SourceQuery = None,
     table: SourceTable = None,
     password_env: PasswordEnv = None,
@@ -123,8 +126,8 @@ def fit(
     recommender = None if auto else make_model(model)
     if engine != "local" and checkpoint is not None:
         raise InvalidParameterError("--checkpoint works with --engine local only")
-    if engine != "local" and clean:
-        raise InvalidParameterError("--clean works with --engine local only")
+    if engine != "local" and (clean or half_life is not None):
+        raise InvalidParameterError("--clean and --half-life work with --engine local only")
     source = data_source(data, query, table, password_env)
     if engine != "local" and not isinstance(source, Path):
         raise InvalidParameterError(f"--engine {engine} reads files; a database trains locally")
@@ -178,6 +181,7 @@ def fit(
             )
         if interactions.columns is not None:
             print(f"columns: {plain(interactions.columns)}", file=sys.stderr)
+        interactions = decayed(interactions, half_life)
         if recommender is None:
             from unrated.choosing import choose_model
 

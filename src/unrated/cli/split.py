@@ -10,6 +10,8 @@ import typer
 from unrated.cli import app
 from unrated.cli._display import plain
 from unrated.cli._options import (
+    BasketCol,
+    Clean,
     ItemCol,
     PasswordEnv,
     SourceQuery,
@@ -36,7 +38,9 @@ def split_command(
         str,
         typer.Option(
             help="holdout: random 20% per user (≥5 items); last: each user's "
-            "latest item; time: the latest 20% of the log."
+            "latest item; time: the latest 20% of the log; basket: each customer's last "
+            "basket (customers with ≥2 baskets; train.csv keeps the lines, with their "
+            "baskets and times)."
         ),
     ] = "holdout",
     fraction: Annotated[float, typer.Option(help="Share held out (holdout, time).")] = 0.2,
@@ -45,12 +49,14 @@ def split_command(
     item_col: ItemCol = None,
     time_col: TimeCol = None,
     weight_col: WeightCol = None,
+    basket_col: BasketCol = None,
+    clean: Clean = False,
     query: SourceQuery = None,
     table: SourceTable = None,
     password_env: PasswordEnv = None,
 ) -> None:
     """Split DATA into OUT/train.csv and OUT/test.csv (original ids, weights, times)."""
-    from unrated.data.interactions import interactions_to_frame
+    from unrated.data.interactions import events_to_frame, interactions_to_frame
     from unrated.data.split import PROTOCOLS, split_data
 
     if protocol not in PROTOCOLS:
@@ -58,10 +64,14 @@ def split_command(
             f"--protocol must be one of {', '.join(PROTOCOLS)}, got {protocol!r}"
         )
     source = data_source(data, query, table, password_env)
-    interactions = read_data(source, user_col, item_col, time_col, weight_col)
+    interactions = read_data(
+        source, user_col, item_col, time_col, weight_col, basket_col=basket_col, clean=clean
+    )
     split = split_data(interactions, protocol, fraction=fraction, seed=seed)
     out.mkdir(parents=True, exist_ok=True)
-    write_frame(interactions_to_frame(split.train), out / "train.csv")
+    lines = split.train.events is not None and protocol == "basket"
+    train = events_to_frame(split.train) if lines else interactions_to_frame(split.train)
+    write_frame(train, out / "train.csv")
     write_frame(interactions_to_frame(split.test), out / "test.csv")
     console.print(
         f"{split.protocol}: train {split.train.nnz:,} pairs, test {split.test.nnz:,} pairs "

@@ -11,6 +11,7 @@ import scipy.sparse as sp
 
 from unrated.data.events import Events
 from unrated.data.ids import IdIndex
+from unrated.errors import DataError
 
 if TYPE_CHECKING:  # polars is imported where a frame is made, not at start-up
     import polars as pl
@@ -169,6 +170,31 @@ def interactions_to_frame(data: Interactions) -> pl.DataFrame:
     }
     if data.times is not None:
         columns["timestamp"] = _integral(data.times)
+    import polars as pl
+
+    return pl.DataFrame(columns)
+
+
+def events_to_frame(data: Interactions) -> pl.DataFrame:
+    """One row per line of :attr:`Interactions.events`, with the original ids, in its order.
+
+    Columns ``user_id, item_id, weight[, timestamp], basket_id``; a basket without an id of
+    its own (baskets found by time) is named by its number.
+    """
+    events = data.events
+    if events is None:
+        raise DataError("the data has no lines in baskets (no basket or time column)")
+    basket_ids = events.basket_ids
+    columns: dict[str, object] = {
+        "user_id": data.users.take(events.user).tolist(),
+        "item_id": data.items.take(events.item).tolist(),
+        "weight": _integral(events.weight.astype(np.float64)),
+    }
+    if events.time is not None:
+        columns["timestamp"] = _integral(events.time)
+    columns["basket_id"] = (
+        events.basket if basket_ids is None else basket_ids[events.basket]
+    ).tolist()
     import polars as pl
 
     return pl.DataFrame(columns)

@@ -1,22 +1,24 @@
 """Train/test splits of Interactions, deterministic by seed.
 
 Every split keeps train's id vocabularies for test, so a model fitted on ``train`` ranks
-``test`` directly. Test pairs of users or items absent from train cannot be ranked and are
-dropped; :attr:`Split.dropped_test_pairs` counts them.
+``test`` directly; train keeps the lines (:attr:`Interactions.events`) of its pairs. Test
+pairs of users or items absent from train cannot be ranked and are dropped;
+:attr:`Split.dropped_test_pairs` counts them.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
 
 from unrated._checks import check_float, check_int
-from unrated.data.interactions import Interactions
+from unrated.data.ids import IdIndex
+from unrated.data.interactions import Interactions, build_interactions
 from unrated.errors import DataError
 
-PROTOCOLS = ("holdout", "last", "time")
+PROTOCOLS = ("holdout", "last", "time", "basket")
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,7 +28,7 @@ class Split:
     Attributes:
         train: the interactions a model is fitted on.
         test: the held-out interactions, indexed like ``train``.
-        protocol: "holdout", "last" or "time", with its settings (for reports).
+        protocol: "holdout", "last", "time" or "basket", with its settings (for reports).
         dropped_test_pairs: held-out pairs whose user or item never occurs in train.
     """
 
@@ -103,8 +105,63 @@ def split_by_time(
     return _split_by_mask(data, in_test, f"time(cutoff={cutoff:g})")
 
 
+def split_basket(data: Interactions, *, min_baskets: int = 2) -> Split:
+    """Hold out each user's last basket (users with ≥ ``min_baskets`` baskets).
+
+    Needs :attr:`Interactions.events` (a basket or a time column). Train keeps the other
+    lines as its events (baskets, times); test holds the last baskets' (user, item) pairs,
+    re-buys included. Test pairs of items absent from train are dropped and counted.
+    """
+    min_baskets = check_int(min_baskets, "min_baskets", "split_basket", minimum=2)
+    events = data.events
+    if events is None:
+        raise DataError(
+            "the 'basket' split needs baskets: a basket column (order_id, invoice, "
+            "basket_id, ...; or --basket-col) or a time column (a customer's lines with one "
+            "time form a basket), and the data has neither"
+        )
+    starts = events.user_basket_starts(data.n_users)
+    eligible = np.diff(starts) >= min_baskets
+    last = np.zeros(events.n_baskets, dtype=bool)
+    last[starts[1:][eligible] - 1] = True
+    in_test = last[events.basket]
+    if not in_test.any():
+        raise DataError(
+            f"the basket split holds nothing out: no user has {min_baskets} or more baskets"
+        )
+    train, test = events.select(~in_test), events.select(in_test)
+    train_users = np.unique(train.user)
+    train_items = np.unique(train.item)
+    users, items = IdIndex(data.users.ids[train_users]), IdIndex(data.items.ids[train_items])
+
+    def positions(present: np.ndarray, codes: np.ndarray) -> np.ndarray:
+        found = np.searchsorted(present, codes)
+        found[found == len(present)] = 0
+        return np.where(present[found] == codes, found, -1)
+
+    user_map = positions(train_users, train.user)
+    item_map = positions(train_items, train.item)
+    train = replace(train, user=user_map.astype(np.int32), item=item_map.astype(np.int32))
+    fitted = build_interactions(train.user, train.item, train.weight, users, items, train.time)
+    test_users, test_items = positions(train_users, test.user), positions(train_items, test.item)
+    warm = test_items >= 0
+    held = build_interactions(
+        test_users[warm],
+        test_items[warm],
+        test.weight[warm],
+        users,
+        items,
+        None if test.time is None else test.time[warm],
+    )
+    every = build_interactions(test.user, test.item, test.weight, data.users, data.items)
+    name = f"basket(last basket of users with ≥ {min_baskets} baskets)"
+    return Split(replace(fitted, events=train), held, name, every.nnz - held.nnz)
+
+
 def split_data(data: Interactions, protocol: str, *, fraction: float = 0.2, seed: int = 0) -> Split:
-    """Split by protocol name: "holdout", "last" or "time"."""
+    """Split by protocol name: "holdout", "last", "time" or "basket"."""
+    if protocol == "basket":
+        return split_basket(data)
     if protocol == "holdout":
         return split_holdout(data, fraction=fraction, seed=seed)
     if protocol == "last":
@@ -160,4 +217,17 @@ def _split_by_mask(data: Interactions, in_test: np.ndarray, protocol: str) -> Sp
         times = data.times[mask] if data.times is not None else None
         return Interactions(sub, users, items, times)
 
-    return Split(part(train_mask), part(warm), protocol, dropped)
+    train = part(train_mask)
+    if data.events is not None:  # the lines of the train pairs, for time decay
+        n_items = max(data.n_items, 1)
+        keys = coo.row[train_mask].astype(np.int64) * n_items + coo.col[train_mask]
+        lines = data.events.select(
+            np.isin(data.events.user.astype(np.int64) * n_items + data.events.item, keys)
+        )
+        lines = replace(
+            lines,
+            user=user_map[lines.user].astype(np.int32),
+            item=item_map[lines.item].astype(np.int32),
+        )
+        train = replace(train, events=lines)
+    return Split(train, part(warm), protocol, dropped)

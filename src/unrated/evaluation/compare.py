@@ -20,7 +20,7 @@ from unrated.data.ids import IdIndex
 from unrated.data.interactions import Interactions
 from unrated.data.split import Split
 from unrated.errors import InvalidParameterError
-from unrated.evaluation.protocol import PROTOCOL_NOTE, Report, evaluate
+from unrated.evaluation.protocol import Report, evaluate
 from unrated.evaluation.sampled import WARNING as SAMPLED_WARNING
 from unrated.evaluation.sampled import sampled_metrics
 from unrated.evaluation.stats import (
@@ -68,6 +68,7 @@ class Comparison:
     rounds: int
     seed: int
     sources: dict[str, str | None] = field(default_factory=dict)
+    include_seen: bool = False
 
     @property
     def best(self) -> ModelResult:
@@ -110,7 +111,8 @@ class Comparison:
                 "dropped_test_pairs": self.split.dropped_test_pairs,
             },
             "split": self.split.protocol,
-            "protocol": PROTOCOL_NOTE,
+            "protocol": self.results[0].report.note,
+            "include_seen": self.include_seen,
             "k": list(self.k),
             "primary_metric": self.primary,
             "bootstrap_rounds": self.rounds,
@@ -136,6 +138,7 @@ def compare(
     curve: int = 50,
     sampled: int = 0,
     on_model: Callable[[str, int], None] | None = None,
+    include_seen: bool = False,
 ) -> Comparison:
     """Fit each spec on ``split.train``, evaluate on ``split.test``, and rank the models.
 
@@ -150,6 +153,8 @@ def compare(
         sampled: if > 0, also compute sampled metrics against this many random items
             (labelled "sampled"; see :mod:`unrated.evaluation.sampled`).
         on_model: called with (spec, position) before each model is fitted (progress).
+        include_seen: rank each user's training items too (re-buys allowed) and report
+            the repeat/explore split (see :mod:`unrated.evaluation.repeat`).
     """
     if not specs:
         raise InvalidParameterError("compare needs at least one model spec")
@@ -168,7 +173,7 @@ def compare(
             started = time.perf_counter()
             model.fit(split.train)
             fit_seconds = time.perf_counter() - started
-        report = evaluate(model, split, k=ks, curve=curve)
+        report = evaluate(model, split, k=ks, curve=curve, include_seen=include_seen)
         extra = sampled_metrics(model, split.test, negatives=sampled) if sampled else None
         runs.append(_Run(spec, report, fit_seconds, peak.extra_bytes, warmup_seconds, extra))
         del model
@@ -194,7 +199,7 @@ def compare(
         )
         for i, run in enumerate(runs)
     ]
-    return Comparison(results, split, ks, primary, rounds, seed)
+    return Comparison(results, split, ks, primary, rounds, seed, include_seen=include_seen)
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,8 @@
-"""evaluate: rank the full catalogue for every test user, train items excluded, and score it."""
+"""evaluate: rank the full catalogue for every test user, train items excluded, and score it.
+
+With ``include_seen`` the users' training items are ranked too (re-buys allowed), and the
+report adds the repeat/explore split of :mod:`unrated.evaluation.repeat`.
+"""
 
 from __future__ import annotations
 
@@ -21,12 +25,17 @@ from unrated.evaluation.metrics import (
     ndcg_at_k,
     popularity_at_k,
 )
+from unrated.evaluation.repeat import repeat_explore
 from unrated.models.base import Recommender
 
 #: How the report header describes the protocol.
 PROTOCOL_NOTE = (
     "full-catalogue ranking, training items excluded; recall@K = hits/|test_u|, "
     "truncated_recall@K = hits/min(K,|test_u|), NDCG@K ideal over min(K,|test_u|)"
+)
+#: The same with re-buys allowed.
+REBUY_NOTE = PROTOCOL_NOTE.replace(
+    "training items excluded", "re-buys allowed (training items ranked too)"
 )
 
 
@@ -46,6 +55,9 @@ class Report:
         ndcg_curve: mean NDCG@K for K = 1, 2, ... (as many as asked with ``curve``).
         item_counts: (n_items,) how often each item appears in the top max(k) lists.
         history_lengths: (n_users,) training items of each evaluated user.
+        include_seen: the users' training items were ranked too (re-buys allowed); then
+            ``per_user`` also holds the repeat/explore metrics, NaN for a user a metric
+            does not apply to (left out of means).
     """
 
     model: str
@@ -59,6 +71,7 @@ class Report:
     ndcg_curve: np.ndarray = field(default_factory=lambda: np.empty(0))
     item_counts: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     history_lengths: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
+    include_seen: bool = False
 
     @property
     def n_users(self) -> int:
@@ -66,9 +79,14 @@ class Report:
         return len(self.user_ids)
 
     def summary(self) -> dict[str, float]:
-        """Mean of every per-user metric, then the aggregate values."""
-        means = {name: float(values.mean()) for name, values in self.per_user.items()}
+        """Mean of every per-user metric (over the users it applies to), then the aggregates."""
+        means = {name: nan_mean(values) for name, values in self.per_user.items()}
         return means | self.aggregate
+
+    @property
+    def note(self) -> str:
+        """How the lists were made and scored, for report headers."""
+        return REBUY_NOTE if self.include_seen else PROTOCOL_NOTE
 
     def to_frame(self) -> pl.DataFrame:
         """One row per evaluated user, one column per metric."""
@@ -82,12 +100,15 @@ class Report:
         return {
             "model": self.model,
             "split": self.split,
-            "protocol": PROTOCOL_NOTE,
+            "protocol": self.note,
+            "include_seen": self.include_seen,
             "k": list(self.k),
             "n_users": self.n_users,
             "dropped_test_pairs": self.dropped_test_pairs,
             "seconds": round(self.seconds, 3),
-            "metrics": {name: round(v, 6) for name, v in self.summary().items()},
+            "metrics": {
+                name: None if np.isnan(v) else round(v, 6) for name, v in self.summary().items()
+            },
         }
 
 
@@ -98,6 +119,7 @@ def evaluate(
     k: int | Iterable[int] = (10, 20),
     split_name: str | None = None,
     curve: int = 0,
+    include_seen: bool = False,
 ) -> Report:
     """Score ``model`` on held-out interactions by full-catalogue ranking.
 
@@ -112,6 +134,8 @@ def evaluate(
         k: one or more list lengths.
         split_name: how to describe the test set in the report.
         curve: if > 0, also rank ``curve`` items and keep mean NDCG@K for K = 1..curve.
+        include_seen: rank the users' training items too (re-buys allowed), and add the
+            repeat/explore metrics.
     """
     from unrated.models.registry import format_spec
 
@@ -131,7 +155,7 @@ def evaluate(
     if len(user_idx) == 0:
         raise DataError("no test user is known to the model: nothing to evaluate")
     max_k = max(*ks, curve)
-    ranked, _ = model.rank_positions(user_idx, max_k)
+    ranked, _ = model.rank_positions(user_idx, max_k, exclude_seen=not include_seen)
     if ranked.shape[1] < max_k:  # catalogue smaller than k: pad with "no item"
         ranked = np.pad(ranked, ((0, 0), (0, max_k - ranked.shape[1])), constant_values=-1)
     relevant_rows = relevant[user_idx]
@@ -142,6 +166,8 @@ def evaluate(
         for name, metric in PER_USER_METRICS.items()
         for cutoff in ks
     }
+    if include_seen:
+        per_user |= repeat_explore(ranked, relevant_rows, model.seen_[user_idx], ks)
     ndcg_curve = np.array([ndcg_at_k(hits, n_relevant, c).mean() for c in range(1, curve + 1)])
     n_items = len(model.items_)
     popularity = np.bincount(model.seen_.indices, minlength=n_items) / max(len(model.users_), 1)
@@ -161,4 +187,11 @@ def evaluate(
         ndcg_curve=ndcg_curve,
         item_counts=np.bincount(listed[listed >= 0], minlength=n_items),
         history_lengths=np.diff(model.seen_.indptr)[user_idx],
+        include_seen=include_seen,
     )
+
+
+def nan_mean(values: np.ndarray) -> float:
+    """The mean of the values that are not NaN; NaN when none is."""
+    kept = values[~np.isnan(values)]
+    return float(kept.mean()) if len(kept) else float("nan")

@@ -11,7 +11,6 @@ from unrated._atomic import atomic_path
 from unrated.evaluation.compare import WARM_UP_USERS, Comparison, ModelResult
 from unrated.evaluation.metrics import LABELS, PER_USER_METRICS, metric_label
 from unrated.evaluation.plots import write_plots
-from unrated.evaluation.protocol import PROTOCOL_NOTE
 from unrated.evaluation.sampled import WARNING as SAMPLED_WARNING
 
 _CAPTIONS = {
@@ -164,7 +163,7 @@ Train: {e(str(data["train"]))} ({data["users"]:,} users, {data["items"]:,} items
 Test: {e(str(data["test"] or "held out from train"))} ({data["test_pairs"]:,} pairs,
 {document["evaluated_users"]:,} users evaluated).
 Split: <code>{e(comparison.split.protocol)}</code>.</p>
-<p class=note>Protocol: {e(PROTOCOL_NOTE)}. Intervals: 95% bootstrap over users
+<p class=note>Protocol: {e(comparison.best.report.note)}. Intervals: 95% bootstrap over users
 ({comparison.rounds} resamples, seed {comparison.seed}).</p>
 {warning}
 <div class=scroll>{_leaderboard(comparison)}</div>

@@ -43,10 +43,21 @@ def bootstrap_indices(n_users: int, *, rounds: int = 1000, seed: int = 0) -> np.
 
 
 def bootstrap_interval(values: np.ndarray, resamples: np.ndarray) -> Interval:
-    """Mean of ``values`` with the 2.5 and 97.5 percentiles of its bootstrap means."""
-    means = values[resamples].mean(axis=1)
+    """Mean of ``values`` with the 2.5 and 97.5 percentiles of its bootstrap means.
+
+    NaN values (users a metric does not apply to) are left out of every mean.
+    """
+    applies = ~np.isnan(values)
+    if applies.all():
+        means = values[resamples].mean(axis=1)
+    elif not applies.any():
+        return Interval(float("nan"), float("nan"), float("nan"))
+    else:
+        sums = np.where(applies, values, 0.0)[resamples].sum(axis=1)
+        counts = applies[resamples].sum(axis=1)
+        means = sums[counts > 0] / counts[counts > 0]
     low, high = np.percentile(means, [2.5, 97.5])
-    return Interval(float(values.mean()), float(low), float(high))
+    return Interval(float(values[applies].mean()), float(low), float(high))
 
 
 def paired_test(a: np.ndarray, b: np.ndarray, resamples: np.ndarray) -> PairedTest:
