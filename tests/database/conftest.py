@@ -14,6 +14,7 @@ import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,17 +73,9 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    """A fresh cluster for this test process, stopped and deleted at the end."""
-    binaries = server_binaries()
-    if binaries is None:
-        message = "PostgreSQL server binaries (initdb, pg_ctl) not found: "
-        message += "apt-get install postgresql"
-        if os.environ.get("CI"):
-            pytest.fail(f"{message} (.ci/run installs it)")
-        pytest.skip(message)
-    pytest.importorskip("adbc_driver_postgresql", reason="pip install 'unrated[postgres]'")
+@contextmanager
+def running_postgres(binaries: Path) -> Iterator[Postgres]:
+    """A fresh cluster on a free port (as Debian's postgres user under root), deleted after."""
     # initdb refuses to run as root: then the server runs as Debian's postgres user.
     owner = "postgres" if os.geteuid() == 0 else None
     folder = Path(tempfile.mkdtemp(prefix="unrated-postgres-"))
@@ -97,27 +90,44 @@ def postgres() -> Iterator[Postgres]:
     def run(*args: str) -> None:
         done = subprocess.run(args, user=owner, capture_output=True, text=True, check=False)
         if done.returncode:
-            pytest.fail(f"{' '.join(args[:2])} failed: {done.stderr or done.stdout}")
+            raise RuntimeError(f"{' '.join(args[:2])} failed: {done.stderr or done.stdout}")
 
-    run(
-        str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
-        "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={folder / 'pw'}",
-        "--no-sync",
-    )  # fmt: skip
-    options = f"-p {port} -k {folder} -h 127.0.0.1 -F"
-    run(str(binaries / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-o", options,
-        "start")  # fmt: skip
-    server = Postgres(port, admin_password, password, folder)
     try:
-        server.execute(
-            f"CREATE ROLE shop LOGIN PASSWORD '{password}'",
-            "CREATE DATABASE shop OWNER shop",
-            database="postgres",
-        )
-        yield server
+        run(
+            str(binaries / "initdb"), "-D", str(data), "-U", "postgres", "-E", "UTF8",
+            "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={folder / 'pw'}",
+            "--no-sync",
+        )  # fmt: skip
+        options = f"-p {port} -k {folder} -h 127.0.0.1 -F"
+        run(str(binaries / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
+            options, "start")  # fmt: skip
+        server = Postgres(port, admin_password, password, folder)
+        try:
+            server.execute(
+                f"CREATE ROLE shop LOGIN PASSWORD '{password}'",
+                "CREATE DATABASE shop OWNER shop",
+                database="postgres",
+            )
+            yield server
+        finally:
+            run(str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
     finally:
-        run(str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A fresh cluster for this test process, stopped and deleted at the end."""
+    binaries = server_binaries()
+    if binaries is None:
+        message = "PostgreSQL server binaries (initdb, pg_ctl) not found: "
+        message += "apt-get install postgresql"
+        if os.environ.get("CI"):
+            pytest.fail(f"{message} (.ci/run installs it)")
+        pytest.skip(message)
+    pytest.importorskip("adbc_driver_postgresql", reason="pip install 'unrated[postgres]'")
+    with running_postgres(binaries) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
