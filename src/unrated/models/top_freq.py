@@ -45,7 +45,8 @@ class TopFreq(Recommender):
 
     def _fill(self) -> np.ndarray:
         totals = self.totals_.astype(np.float64)
-        return totals / (totals.max(initial=0.0) + 1.0)
+        fill: np.ndarray = totals / (totals.max(initial=0.0) + 1.0)
+        return fill
 
     def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
         scores = np.tile(self._fill(), (history.shape[0], 1))
