@@ -147,6 +147,9 @@ def test_a_missing_file_and_misplaced_options(cli: CliRun) -> None:
     assert "--table is for an --out database URL" in done.stderr
     done = cli("fit", "duckdb:///x.duckdb", "--password-env", "X", "--out", "m", expect=2)
     assert "--password-env is for PostgreSQL URLs" in done.stderr
+    spark = ("--engine", "spark", "--model", "ials", "--out", "m")
+    done = cli("fit", "duckdb:///x.duckdb", "--table", "t", *spark, expect=2)
+    assert "--engine spark reads files; a database trains locally" in done.stderr
 
 
 def test_urls_shown_without_their_password() -> None:

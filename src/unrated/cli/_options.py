@@ -82,9 +82,10 @@ def data_source(
     text: str, query: str | None, table: str | None, password_env: str | None
 ) -> Path | Database:
     """DATA as a file path, or as a database URL with its --query or --table."""
-    from unrated.data.database import Database, is_database
+    from unrated.data.database import Database, is_database, warn_password_in_url
 
     if is_database(text):
+        warn_password_in_url(text)
         return Database(text, table=table, query=query, password_env=password_env)
     flags = {"--query": query, "--table": table, "--password-env": password_env}
     if given := [flag for flag, value in flags.items() if value is not None]:

@@ -112,9 +112,10 @@ def _database(
     out: str | None, table: str | None, append: bool, password_env: str | None
 ) -> Database | None:
     """The database --out names, or None for a file (then no database option may be given)."""
-    from unrated.data.database import Database, is_database
+    from unrated.data.database import Database, is_database, warn_password_in_url
 
     if out is not None and is_database(out):
+        warn_password_in_url(out)
         if table is None:
             raise InvalidParameterError("--out is a database URL: give --table to write to")
         return Database(out, table=table, password_env=password_env)

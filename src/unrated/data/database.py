@@ -18,6 +18,7 @@ from __future__ import annotations
 import importlib
 import os
 import re
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,9 +32,16 @@ import polars as pl
 
 from unrated._progress import progress_bar
 from unrated.data._cells import Places
-from unrated.errors import DataError, InvalidParameterError
+from unrated.errors import DataError, InvalidParameterError, UnratedWarning
 
-__all__ = ["Database", "is_database", "read_database", "redacted", "write_database"]
+__all__ = [
+    "Database",
+    "is_database",
+    "read_database",
+    "redacted",
+    "warn_password_in_url",
+    "write_database",
+]
 
 MULTIPLE_STATEMENTS = (
     "the query holds more than one statement (';' and more after it): give one SELECT; "
@@ -119,6 +127,17 @@ def redacted(url: str) -> str:
         p for p in parts.query.split("&") if p and not p.lower().startswith("password=")
     )
     return f"{parts.scheme}://{netloc}{parts.path}" + (f"?{query}" if query else "")
+
+
+def warn_password_in_url(url: str) -> None:
+    """Warn that a password on a command line is visible to this machine's other users."""
+    if urlsplit(url).password:
+        warnings.warn(
+            "the URL holds a password, which other users of this machine can see in the "
+            "process list: prefer PGPASSWORD, ~/.pgpass or --password-env VAR",
+            UnratedWarning,
+            stacklevel=2,
+        )
 
 
 def table_parts(table: str) -> list[str]:
