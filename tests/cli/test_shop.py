@@ -58,3 +58,16 @@ def test_basket_split_evaluate_and_compare_with_re_buys(cli: CliRun, tmp_path: P
     assert "2 users with some" in table  # a re-buys x, b re-buys y
     refused = cli("fit", "log.csv", "--out", "m.unrated", "--half-life", "0", expect=2)
     assert "--half-life must be days > 0, got 0" in refused.stderr
+
+
+def test_half_life_without_a_time_column_is_an_error(cli: CliRun, tmp_path: Path) -> None:
+    pairs = "".join(f"{user},{item}\n" for user in "ab" for item in range(6))
+    (tmp_path / "pairs.csv").write_text("user_id,item_id\n" + pairs, encoding="utf-8")
+    for command in (
+        ["fit", "pairs.csv", "--out", "m.unrated", "-m", "popular"],
+        ["tune", "pairs.csv", "-m", "item-knn", "--trials", "2"],
+        ["compare", "pairs.csv", "-m", "popular"],
+    ):
+        refused = cli(*command, "--half-life", "7", expect=2)
+        last = refused.stderr.splitlines()[-1]
+        assert last.startswith("error: --half-life needs a time column"), refused.stderr

@@ -12,7 +12,16 @@ from rich.text import Text
 from unrated._progress import progress_bar
 from unrated.cli import app
 from unrated.cli._display import shown
-from unrated.cli._options import ItemCol, TimeCol, UserCol, WeightCol, console, read_data
+from unrated.cli._options import (
+    HalfLife,
+    ItemCol,
+    TimeCol,
+    UserCol,
+    WeightCol,
+    console,
+    decayed,
+    read_data,
+)
 
 if TYPE_CHECKING:
     from unrated.data.interactions import Interactions
@@ -44,6 +53,7 @@ def tune_command(
     item_col: ItemCol = None,
     time_col: TimeCol = None,
     weight_col: WeightCol = None,
+    half_life: HalfLife = None,
 ) -> None:
     """Optuna search (TPE, median pruning) on 20% of each user's training items.
 
@@ -52,7 +62,7 @@ def tune_command(
     from unrated.evaluation.metrics import metric_label
     from unrated.tuning import tune
 
-    data = read_data(train, user_col, item_col, time_col, weight_col)
+    data = decayed(read_data(train, user_col, item_col, time_col, weight_col), half_life)
     with progress_bar(trials, f"tuning {model}") as advance:
         result = tune(
             data,
