@@ -25,8 +25,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from secrets import token_hex
 from types import ModuleType
-from typing import Any
-from urllib.parse import quote, unquote, urlsplit
+from typing import Any, cast
+from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 import polars as pl
 
@@ -51,9 +51,8 @@ READ_ONLY = "the query tries to change data: a source is read in a read-only tra
 
 #: URL scheme -> backend.
 SCHEMES = {"postgresql": "postgresql", "postgres": "postgresql", "duckdb": "duckdb"}
-_MODULES = {"postgresql": "unrated.data._postgres", "duckdb": "unrated.data._duckdb"}
-#: The extra that installs each backend's driver.
-_EXTRAS = {"postgresql": "postgres", "duckdb": "duckdb"}
+#: Backend -> its module, and the extra that installs its driver.
+_DRIVERS = {"postgresql": ("_postgres", "postgres"), "duckdb": ("_duckdb", "duckdb")}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 #: The column that tells apart the runs appended to one table.
 RUN_COLUMN = "run_id"
@@ -199,13 +198,8 @@ def write_database(frame: pl.DataFrame, target: Database, *, append: bool = Fals
     backend = _backend(target)
     columns = {name: _sql_type(name, dtype) for name, dtype in frame.schema.items()}
     with _translated(target, backend, f"nothing written to table {target.table}: "):
-        backend.write(
-            _location(target),
-            table_parts(target.table),
-            frame.to_arrow(),
-            columns,
-            replace=not append,
-        )
+        location, table = _location(target), table_parts(target.table)
+        backend.write(location, table, frame.to_arrow(), columns, replace=not append)
     return run_id
 
 
@@ -232,11 +226,11 @@ def _sql_type(name: str, dtype: pl.DataType) -> str:
 
 def _backend(db: Database) -> ModuleType:
     try:
-        return importlib.import_module(_MODULES[db.kind])
+        return importlib.import_module(f"unrated.data.{_DRIVERS[db.kind][0]}")
     except ImportError as error:
         raise InvalidParameterError(
-            f"reading {db.kind} needs the {error.name} package: "
-            f"pip install 'unrated[{_EXTRAS[db.kind]}]'"
+            f"{db.kind} URLs need the {error.name} package: "
+            f"pip install 'unrated[{_DRIVERS[db.kind][1]}]'"
         ) from None
 
 
@@ -271,7 +265,9 @@ def _translated(db: Database, backend: ModuleType, prefix: str = "") -> Iterator
 
 def _scrubbed(text: str, db: Database) -> str:
     """``text`` with any password of ``db`` (as given, or percent-encoded) replaced by ***."""
-    secrets = {urlsplit(db.url).password or "", os.environ.get("PGPASSWORD", "")}
+    parts = urlsplit(db.url)
+    secrets = {parts.password or "", os.environ.get("PGPASSWORD", "")}
+    secrets |= set(parse_qs(parts.query).get("password", []))
     if db.password_env is not None:
         secrets.add(os.environ.get(db.password_env, ""))
     for secret in sorted(filter(None, secrets), key=len, reverse=True):
@@ -284,22 +280,21 @@ def _frame(batch: Any) -> pl.DataFrame:
     """An Arrow batch as polars; UUIDs as their text, other extension types as their storage."""
     import pyarrow as pa
 
-    uuids = []
-    columns = []
+    uuids, columns = [], []
     for field, column in zip(batch.schema, batch.columns, strict=True):
         if isinstance(field.type, pa.BaseExtensionType):
             if field.type.extension_name == "arrow.uuid":
                 uuids.append(field.name)
             column = column.storage
         columns.append(column)
-    frame = pl.from_arrow(pa.RecordBatch.from_arrays(columns, names=batch.schema.names))
-    assert isinstance(frame, pl.DataFrame)  # noqa: S101  # a batch is a frame
-    if uuids:
-        hexes = [pl.col(name).bin.encode("hex") for name in uuids]
-        frame = frame.with_columns(
-            pl.concat_str(
-                [h.str.slice(start, size) for start, size in _UUID_GROUPS], separator="-"
-            ).alias(name)
-            for h, name in zip(hexes, uuids, strict=True)
+    frame = cast(
+        pl.DataFrame, pl.from_arrow(pa.RecordBatch.from_arrays(columns, batch.schema.names))
+    )
+    texts = [
+        pl.concat_str(
+            [pl.col(name).bin.encode("hex").str.slice(*group) for group in _UUID_GROUPS],
+            separator="-",
         )
-    return frame
+        for name in uuids
+    ]
+    return frame.with_columns(texts) if texts else frame
