@@ -78,7 +78,10 @@ def running_postgres(binaries: Path) -> Iterator[Postgres]:
     """A fresh cluster on a free port (as Debian's postgres user under root), deleted after."""
     # initdb refuses to run as root: then the server runs as Debian's postgres user.
     owner = "postgres" if os.geteuid() == 0 else None
-    folder = Path(tempfile.mkdtemp(prefix="unrated-postgres-"))
+    base = Path(tempfile.gettempdir())
+    if owner is not None and not all(p.stat().st_mode & 0o001 for p in (base, *base.parents)):
+        base = Path("/tmp")  # noqa: S108  # the postgres user must reach the folder
+    folder = Path(tempfile.mkdtemp(prefix="unrated-postgres-", dir=base))
     admin_password, password = secrets.token_urlsafe(18), secrets.token_urlsafe(12) + "@:/%"
     (folder / "pw").write_text(admin_password)
     if owner is not None:
@@ -98,7 +101,7 @@ def running_postgres(binaries: Path) -> Iterator[Postgres]:
             "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={folder / 'pw'}",
             "--no-sync",
         )  # fmt: skip
-        options = f"-p {port} -k {folder} -h 127.0.0.1 -F"
+        options = f"-p {port} -h 127.0.0.1 -k '' -F"  # TCP only: no socket path to fit
         run(str(binaries / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "-o",
             options, "start")  # fmt: skip
         server = Postgres(port, admin_password, password, folder)
