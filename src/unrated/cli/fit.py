@@ -37,7 +37,17 @@ if TYPE_CHECKING:
 #: The registry's names, and what auto chooses among and in how long, written out so that
 #: ``--help`` need not import the models (numba); tests/cli/test_startup.py checks them
 #: against unrated.models.registry and unrated.choosing.
-MODEL_NAMES = ("popular", "item-knn", "ease", "ials", "bpr", "mf", "graph-filter", "top-freq")
+MODEL_NAMES = (
+    "popular",
+    "item-knn",
+    "ease",
+    "ials",
+    "bpr",
+    "mf",
+    "graph-filter",
+    "top-freq",
+    "tifu-knn",
+)
 DEFAULT_MODEL = "auto"
 AUTO_CANDIDATES = ("item-knn", "ials", "graph-filter", "ease")
 AUTO_BUDGET = 300.0
