@@ -47,6 +47,7 @@ MODEL_NAMES = (
     "graph-filter",
     "top-freq",
     "tifu-knn",
+    "repeat",
 )
 DEFAULT_MODEL = "auto"
 AUTO_CANDIDATES = ("item-knn", "ials", "graph-filter", "ease")

@@ -14,12 +14,24 @@ from unrated.models.graph_filter import GraphFilter
 from unrated.models.ials import IALS
 from unrated.models.item_knn import ItemKNN
 from unrated.models.popular import Popular
+from unrated.models.repeat import RepeatBlend
 from unrated.models.tifu_knn import TifuKNN
 from unrated.models.top_freq import TopFreq
 
 MODELS: dict[str, type[Recommender]] = {
     cls.key: cls
-    for cls in (Popular, ItemKNN, EASE, IALS, BPR, EmbeddingMF, GraphFilter, TopFreq, TifuKNN)
+    for cls in (
+        Popular,
+        ItemKNN,
+        EASE,
+        IALS,
+        BPR,
+        EmbeddingMF,
+        GraphFilter,
+        TopFreq,
+        TifuKNN,
+        RepeatBlend,
+    )
 }
 
 
