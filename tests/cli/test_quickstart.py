@@ -14,7 +14,7 @@ def test_quickstart_on_the_sample_shop(cli: CliRun, tmp_path: Path) -> None:
     assert "popular" in out and "NDCG@20" in out
     assert "bought before" in out and "recommended" in out
     purchases = pl.read_csv(tmp_path / "shop" / "purchases.csv")
-    assert purchases.columns == ["customer_id", "product_id", "timestamp", "quantity"]
+    assert purchases.columns == ["customer_id", "order_id", "product_id", "timestamp", "quantity"]
     assert (tmp_path / "shop" / "products.csv").exists()
     # The sample shows its names, and the model beats popularity on it.
     rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") > 5}

@@ -6,6 +6,7 @@ import pytest
 
 import unrated as ur
 from unrated.data.sample_shop import SampleShop, make_sample_shop
+from unrated.data.split import split_basket
 from unrated.data.synthetic import make_purchases
 
 
@@ -27,6 +28,7 @@ def test_sample_shop_columns_and_types(shop: SampleShop) -> None:
     assert shop.purchases.schema == pl.Schema(
         {
             "customer_id": pl.String,
+            "order_id": pl.String,
             "product_id": pl.String,
             "timestamp": pl.Datetime("us"),
             "quantity": pl.Int64,
@@ -44,6 +46,24 @@ def test_sample_shop_columns_and_types(shop: SampleShop) -> None:
     assert purchases["timestamp"].max() < datetime(2025, 1, 1)
     assert purchases["product_id"].is_in(shop.products["product_id"].implode()).all()
     assert purchases.select("customer_id", "product_id", "timestamp").is_unique().all()
+
+
+def test_an_order_is_one_customers_rows_at_one_time(shop: SampleShop) -> None:
+    orders = shop.purchases.group_by("order_id").agg(
+        pl.col("customer_id").n_unique(), pl.col("timestamp").n_unique(), pl.len()
+    )
+    assert (orders["customer_id"] == 1).all() and (orders["timestamp"] == 1).all()
+    visits = shop.purchases.select("customer_id", "timestamp").n_unique()
+    assert orders.height == visits > 10_000
+    assert shop.purchases["order_id"].str.contains(r"^O\d{5}$").all()
+    first = shop.purchases.group_by("order_id").agg(pl.col("timestamp").first()).sort("order_id")
+    assert first["timestamp"].is_sorted()  # numbered in order of time
+    # Customers come back: most of a customer's last order was bought before.
+    data = ur.read_interactions(shop.purchases)
+    split = split_basket(data)
+    repeats = split.test.matrix.multiply(split.train.matrix > 0).nnz / split.test.nnz
+    assert data.events is not None and data.events.n_baskets == orders.height
+    assert 0.4 < repeats < 0.8
 
 
 def test_sample_shop_sizes(shop: SampleShop) -> None:

@@ -24,8 +24,9 @@ class SampleShop:
 
     Attributes:
         purchases: one row per customer, product and time of purchase: ``customer_id``
-            ("C00042"), ``product_id`` ("P0137"), ``timestamp`` (datetime, during 2024)
-            and ``quantity`` (int ≥ 1). Sorted by time.
+            ("C00042"), ``order_id`` ("O00007": a customer's rows at one time, numbered
+            in order of time), ``product_id`` ("P0137"), ``timestamp`` (datetime, during
+            2024) and ``quantity`` (int ≥ 1). Sorted by time.
         products: the catalogue: ``product_id``, ``name`` ("Organic Green Tea 250 g") and
             ``category`` ("Tea & Coffee"); some products may never be bought.
     """
@@ -191,8 +192,11 @@ def _purchase_frame(
         .agg(pl.col("quantity").sum())
         .sort("timestamp", "customer", "product")
     )
+    # An order is a customer's rows at one time; numbered from 1 in order of time.
+    order = frame.select(pl.struct("timestamp", "customer").rank("dense"))["timestamp"]
     return frame.select(
         _ids("C", frame["customer"], customers).alias("customer_id"),
+        _ids("O", order, int(order.max() or 0) + 1).alias("order_id"),
         _ids("P", frame["product"], products).alias("product_id"),
         pl.from_epoch("timestamp", time_unit="s").cast(pl.Datetime("us")),
         pl.col("quantity").cast(pl.Int64),
