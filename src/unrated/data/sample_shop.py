@@ -196,7 +196,7 @@ def _purchase_frame(
     order = frame.select(pl.struct("timestamp", "customer").rank("dense"))["timestamp"]
     return frame.select(
         _ids("C", frame["customer"], customers).alias("customer_id"),
-        _ids("O", order, int(order.max() or 0) + 1).alias("order_id"),
+        _ids("O", order, order.n_unique() + 1).alias("order_id"),
         _ids("P", frame["product"], products).alias("product_id"),
         pl.from_epoch("timestamp", time_unit="s").cast(pl.Datetime("us")),
         pl.col("quantity").cast(pl.Int64),
