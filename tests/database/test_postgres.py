@@ -127,6 +127,7 @@ def test_recommendations_written_back_equal_the_csv_then_replaced_or_appended(
     cli("recommend", "m.unrated", "--all", "-k", "1", *out, "--append", env=env, expect=2)
 
 
+@pytest.mark.slow  # a real process, stopped mid-write
 def test_a_connection_killed_mid_write_leaves_the_old_table(
     shop: Postgres, purchases: pl.DataFrame, cli: CliRun, tmp_path: Path, env: dict[str, str]
 ) -> None:
@@ -257,6 +258,7 @@ def test_the_password_appears_nowhere(
         assert not [text for text in outputs if secret in text]
 
 
+@pytest.mark.slow  # compare fits and bootstraps two models
 def test_split_and_compare_read_a_database(
     shop: Postgres, purchases: pl.DataFrame, cli: CliRun, tmp_path: Path
 ) -> None:
