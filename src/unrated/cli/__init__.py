@@ -58,6 +58,7 @@ def _register() -> None:
         study,
         synth,
         tune,
+        update,
     )
 
 

@@ -107,6 +107,28 @@ class IdIndex:
             raise UnknownIdError(kind, unknown)
         return out
 
+    def extended(self, ids: Iterable[Any], *, kind: str) -> tuple[IdIndex, np.ndarray]:
+        """This vocabulary with the unknown ``ids`` appended (positions kept), and their positions.
+
+        New ids take this index's type: text in a string index; in an integer index, an
+        integer or its decimal text (anything else is a DataError naming it).
+        """
+        values = list(ids)
+        found = self.positions(values, kind=kind, missing="mark")
+        fresh: dict[Any, int] = {}
+        for place in np.flatnonzero(found < 0).tolist():
+            key = self._normalize(values[place])
+            if key is None:
+                raise DataError(
+                    f"{kind} id {values[place]!r} is not an integer, and the model's "
+                    f"{kind} ids are integers"
+                )
+            found[place] = fresh.setdefault(key, len(self.ids) + len(fresh))
+        if not fresh:
+            return self, found
+        new = np.array(list(fresh), dtype=object if self.is_string else np.int64)
+        return IdIndex(np.concatenate([self.ids, new])), found
+
     def take(self, positions: np.ndarray) -> np.ndarray:
         """External ids at ``positions``; position -1 (padding) gives None."""
         positions = np.asarray(positions, dtype=np.int64)

@@ -31,6 +31,9 @@ from unrated.models.recommendations import Recommendations as Recommendations
 if TYPE_CHECKING:  # polars is imported where a frame is made, not at start-up
     import polars as pl
 
+    from unrated.data.interactions import Interactions
+    from unrated.data.merge import Merged
+
 #: Scores are computed for at most this many (row, item) cells at once (float32: 256 MiB).
 BATCH_CELLS = 1 << 26
 
@@ -130,6 +133,58 @@ class Recommender(ABC):
         self.users_, self.items_ = data.users, data.items
         self.seen_ = data.matrix
         self.trained_on_ = data.fingerprint()
+        return self
+
+    def update(self, data: Any, *, progress: bool | None = None) -> Self:
+        """Take in new interactions without a full refit where the model can; returns ``self``.
+
+        ``data`` (read as by :meth:`fit`) may hold new users and new items: they are added
+        after the known ones, whose positions stay. Afterwards the model has seen the old
+        pairs plus the new (a pair seen again has its weights summed): recommendations
+        leave out the new purchases and ``trained_on_`` is the fingerprint of all of it.
+        How each model takes the data in is its own (:meth:`_update`): iALS re-solves the
+        users and items the new pairs touch; models that are cheap to fit, or that have no
+        cheaper exact way, fit again on everything. ``info_["update"]`` says which was
+        done, and how much was new.
+
+        Raises:
+            NotFittedError: the model was never fitted.
+            DataError: ``data`` has no interactions, or an id of the wrong kind.
+        """
+        from unrated.data.io import read_interactions  # polars: only when reading data
+        from unrated.data.merge import merge
+
+        self.check_fitted()
+        new = read_interactions(data)
+        if new.nnz == 0:
+            raise DataError("no new interactions to update with")
+        merged = merge(self.users_, self.items_, self.seen_, new)
+        n_users, n_items = merged.data.matrix.shape
+        check_memory(type(self).__name__, self._memory_costs(n_users, n_items, merged.data.nnz))
+        rng = np.random.default_rng(getattr(self, "seed", 0))
+        how = self._update(merged.data.matrix, merged.users, merged.items, rng, progress)
+        self.users_, self.items_, self.seen_ = (
+            merged.data.users,
+            merged.data.items,
+            merged.data.matrix,
+        )
+        self._popularity = None
+        if merged.new_items and (self.item_names_ is not None or new.item_names is not None):
+            self.item_names_ = _names_after_update(self.item_names_, new, merged)
+        self.trained_on_ = merged.data.fingerprint()
+        self.info_ = MappingProxyType(
+            dict(self.info_)
+            | {
+                "update": {
+                    "how": how,
+                    "pairs": new.nnz,
+                    "users": len(merged.users),
+                    "items": len(merged.items),
+                    "new_users": merged.new_users,
+                    "new_items": merged.new_items,
+                }
+            }
+        )
         return self
 
     def restore(
@@ -472,6 +527,23 @@ class Recommender(ABC):
         Iterative models hand ``options`` (checkpoint, progress) to ``_training.run_epochs``.
         """
 
+    def _update(
+        self,
+        matrix: sp.csr_matrix,
+        users: np.ndarray,
+        items: np.ndarray,
+        rng: np.random.Generator,
+        progress: bool | None,
+    ) -> str:
+        """Learn from ``matrix`` (all the data) after new pairs touched ``users`` and ``items``.
+
+        Returns how: ``"refit"`` (this default: fit again on everything), ``"partial"``
+        (only what the new pairs touch was learned again) or ``"exact"`` (the same as a
+        refit, done more cheaply).
+        """
+        self._fit(matrix, rng, FitOptions(None, progress))
+        return "refit"
+
     @abstractmethod
     def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
         """Scores (rows × items) for history rows; ``user_idx`` None means unknown users."""
@@ -505,6 +577,19 @@ class Recommender(ABC):
     @abstractmethod
     def _set_arrays(self, arrays: Mapping[str, np.ndarray]) -> None:
         """Restore learned state from :meth:`_arrays`' output, checking it; reset own caches."""
+
+
+def _names_after_update(
+    names: np.ndarray | None, new: Interactions, merged: Merged
+) -> np.ndarray:
+    """Item names for the merged items: the old ones, then the new items' from ``new``."""
+    old = np.full(len(merged.data.items) - merged.new_items, "", dtype=object)
+    out = np.concatenate([old if names is None else names, np.full(merged.new_items, "", object)])
+    if new.item_names is not None:
+        added = merged.data.items.ids[len(old) :]
+        at = new.items.positions(added.tolist(), kind="item")
+        out[len(old) :] = new.item_names[at]
+    return out
 
 
 def _unusable_histories(rows: list[int], unknown: list[list[Any]]) -> Exception:

@@ -1,0 +1,116 @@
+"""``model.update`` against a full refit on a time split: quality and time, per model.
+
+Pairs (by the time of their first line) before the 80% time quantile train the model; those
+between 80% and 90% arrive later, as one batch or as daily batches given to ``update``; the
+last 10% are the test (users and items of the first 90% only, their earlier items left out).
+The refit is ``fit`` on the first 90%. Prints one Markdown table per data set.
+
+    python benchmarks/update.py [--data ml-latest-small online-retail] [--models ials ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+import unrated as ur
+from unrated.data.split import split_by_time
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = {
+    "ml-latest-small": (SHARED / "ml-latest-small" / "ratings.csv", {}),
+    "online-retail": (SHARED / "online-retail" / "online_retail.csv.gz", {"clean": True}),
+}
+MODELS = ("ials", "item-knn", "ease", "graph-filter", "popular")
+DAY = 86_400.0
+
+
+def pairs_with_times(path: Path, options: dict[str, Any]) -> pl.DataFrame:
+    """user, item, time (seconds) of each pair's first line, as read by unrated."""
+    data = ur.read_interactions(path, **options)
+    if data.times is None:
+        raise SystemExit(f"{path}: no time column")
+    coo = data.matrix.tocoo()
+    times = np.asarray(data.times, dtype=np.float64)
+    if times.max() > 1e14:  # nanoseconds (a datetime column) -> seconds
+        times = times / 1e9
+    return pl.DataFrame(
+        {
+            "user_id": data.users.ids[coo.row],
+            "item_id": data.items.ids[coo.col],
+            "weight": coo.data,
+            "time": times,
+        }
+    )
+
+
+def run(name: str, models: list[str]) -> None:
+    path, options = DATA[name]
+    pairs = pairs_with_times(path, options)
+    t80, t90 = np.quantile(pairs["time"].to_numpy(), [0.8, 0.9])
+    first = pairs.filter(pl.col("time") < t80)
+    later = pairs.filter((pl.col("time") >= t80) & (pl.col("time") < t90))
+    split = split_by_time(ur.read_interactions(pairs), cutoff=float(t90))
+    days = (later["time"] // DAY).unique().sort().to_list()
+    print(
+        f"\n## {name}: {len(first):,} pairs before the 80% time quantile, {len(later):,} "
+        f"in the next 10% ({len(days)} days with purchases), test {split.test.nnz:,} pairs"
+    )
+    print(
+        "\n| model | NDCG@20 after fit on 80% | update: one batch | update: daily | refit on 90% "
+        "| update vs refit | update s (one batch) | update s (daily, total) | refit s | speed-up |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for key in models:
+        row = [f"`{key}`"]
+        model = ur.make_model(key).fit(first, progress=False)
+        row.append(f"{ndcg(model, split):.4f}")
+        started = time.perf_counter()
+        model.update(later, progress=False)
+        one_batch = time.perf_counter() - started
+        how = model.info_["update"]["how"]
+        updated = ndcg(model, split)
+        row.append(f"{updated:.4f} ({how})")
+        daily_model = ur.make_model(key).fit(first, progress=False)
+        started = time.perf_counter()
+        for day in days:
+            daily_model.update(later.filter(pl.col("time") // DAY == day), progress=False)
+        daily = time.perf_counter() - started
+        row.append(f"{ndcg(daily_model, split):.4f}")
+        started = time.perf_counter()
+        refit = ur.make_model(key).fit(pl.concat([first, later]), progress=False)
+        refit_seconds = time.perf_counter() - started
+        full = ndcg(refit, split)
+        row += [
+            f"{full:.4f}",
+            f"{(updated - full) / full:+.2%}",
+            f"{one_batch:.2f}",
+            f"{daily:.1f}",
+            f"{refit_seconds:.2f}",
+            f"{refit_seconds / one_batch:.1f}×",
+        ]
+        print("| " + " | ".join(row) + " |", flush=True)
+    print(f"\nload average after: {os.getloadavg()[0]:.1f}")
+
+
+def ndcg(model: ur.Recommender, split: ur.Split) -> float:
+    return float(ur.evaluate(model, split, k=20).summary()["ndcg@20"])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", nargs="+", default=list(DATA), choices=list(DATA))
+    parser.add_argument("--models", nargs="+", default=list(MODELS))
+    args = parser.parse_args()
+    for name in args.data:
+        run(name, args.models)
+
+
+if __name__ == "__main__":
+    main()
