@@ -579,9 +579,7 @@ class Recommender(ABC):
         """Restore learned state from :meth:`_arrays`' output, checking it; reset own caches."""
 
 
-def _names_after_update(
-    names: np.ndarray | None, new: Interactions, merged: Merged
-) -> np.ndarray:
+def _names_after_update(names: np.ndarray | None, new: Interactions, merged: Merged) -> np.ndarray:
     """Item names for the merged items: the old ones, then the new items' from ``new``."""
     old = np.full(len(merged.data.items) - merged.new_items, "", dtype=object)
     out = np.concatenate([old if names is None else names, np.full(merged.new_items, "", object)])
