@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import numpy as np
 import scipy.sparse as sp
@@ -43,6 +43,8 @@ class TifuKNN(Recommender):
     """
 
     key = "tifu-knn"
+    #: Made to rank a customer's own items (re-buys); the page's "buy again" uses it.
+    ranks_rebuys: ClassVar[bool] = True
 
     def __init__(
         self,

@@ -11,6 +11,7 @@ the popular fill alone: use it with re-buys allowed (``--include-seen``).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -31,6 +32,8 @@ class TopFreq(Recommender):
     """
 
     key = "top-freq"
+    #: Made to rank a customer's own items (re-buys); the page's "buy again" uses it.
+    ranks_rebuys: ClassVar[bool] = True
 
     def __init__(self) -> None:
         pass

@@ -84,6 +84,7 @@ def make_router(
                 "top_lists": None if current.top_lists is None else current.top_lists.report(),
                 "api_key_required": wanted is not None,
                 "fallback_popular": fallback_popular,
+                "ranks_rebuys": current.ranks_rebuys,
                 "limits": {
                     "max_k": max_k,
                     "max_batch": max_batch,
@@ -109,14 +110,21 @@ def make_router(
             bool | None, Query(description="Popular items for unknown users.")
         ] = None,
         explain: Annotated[bool, Query(description="Add 'because' to each item.")] = False,
+        include_seen: Annotated[
+            bool,
+            Query(
+                description="Re-buys allowed: rank the user's own items too, each with "
+                "'bought' (what exclude_seen=false does)."
+            ),
+        ] = False,
     ) -> Response:
-        """Top-k items for one known user (seen items left out)."""
+        """Top-k items for one known user (seen items left out unless include_seen)."""
         excluded = [part for value in exclude for part in value.split(",") if part]
         result = service.current.recommend_users(
             [user],
             k,
             exclude=excluded,
-            exclude_seen=exclude_seen,
+            exclude_seen=exclude_seen and not include_seen,
             fallback=fallback_popular if fallback is None else fallback,
             because=explain,
         )

@@ -41,6 +41,12 @@ class ScoredItem(ItemRef):
         description="With explain=true: the user's past items that led to this one "
         "(null when the model's scores are not a sum over the history).",
     )
+    bought: float | None = Field(
+        default=None,
+        description="With include_seen=true (re-buys allowed): how much the user bought "
+        "this item in training (their weight: times or units, decayed with --half-life); "
+        "null for an item new to them.",
+    )
 
 
 class UserRecommendations(_Strict):
@@ -182,6 +188,10 @@ class Health(_Strict):
     top_lists: TopListsReport | None
     api_key_required: bool
     fallback_popular: bool
+    ranks_rebuys: bool = Field(
+        description="The model is made to rank a customer's own items (top-freq, tifu-knn, "
+        "repeat); the page orders other models' 'buy again' by the customer's own frequency."
+    )
     limits: Limits
 
 

@@ -70,6 +70,11 @@ class ServedModel:
         """True when the model file holds item names (``unrated fit --items``)."""
         return self._names is not None
 
+    @property
+    def ranks_rebuys(self) -> bool:
+        """True for models made to rank a customer's own items (top-freq, tifu-knn, repeat)."""
+        return bool(getattr(self.model, "ranks_rebuys", False))
+
     # ------------------------------------------------------------------ recommending
     def recommend_users(
         self,
@@ -85,7 +90,9 @@ class ServedModel:
 
         Unknown users raise :class:`UnknownIdError` unless ``fallback``, which gives them what
         an empty history gets: the most popular items, flagged ``"fallback": "popular"``.
-        Unknown ``exclude`` ids are ignored: they could not be recommended anyway.
+        Unknown ``exclude`` ids are ignored: they could not be recommended anyway. Without
+        ``exclude_seen`` (re-buys allowed) each item of a known user says how much they
+        bought it (``"bought"``: their training weight; null for an item new to them).
         """
         _one_thread()
         positions = self.model.users_.positions(users, kind="user", missing="mark")
@@ -97,8 +104,12 @@ class ServedModel:
         if len(known):
             idx, scores = self._rank_known(positions[known], k, blocked, exclude_seen)
             for row, place in enumerate(known.tolist()):
-                user_idx = int(positions[place]) if because else None
-                lists[place] = self._items(idx[row], scores[row], because_of=user_idx)
+                user_idx = int(positions[place])
+                lists[place] = self._items(
+                    idx[row], scores[row], because_of=user_idx if because else None
+                )
+                if not exclude_seen:
+                    self._add_bought(lists[place], user_idx, idx[row])
         popular = self._popular(k, blocked) if len(known) < len(users) else []
         canonical = self.model.users_.ids[np.maximum(positions, 0)].tolist() if len(users) else []
         return [
@@ -255,6 +266,15 @@ class ServedModel:
             for ref, idx in zip(refs, item_idx.tolist(), strict=True):
                 ref["because"] = self._because(because_of, idx)
         return refs
+
+    def _add_bought(self, refs: list[Payload], user_idx: int, item_idx: np.ndarray) -> None:
+        """Each ref's ``"bought"``: the user's training weight for it, None if they had none."""
+        seen = self.model.seen_
+        start, stop = seen.indptr[user_idx], seen.indptr[user_idx + 1]
+        own = zip(seen.indices[start:stop].tolist(), seen.data[start:stop].tolist(), strict=True)
+        weights = dict(own)
+        for ref, idx in zip(refs, item_idx[item_idx >= 0].tolist(), strict=True):
+            ref["bought"] = weights.get(idx)
 
     def _because(self, user_idx: int, item_idx: int, shown: int = 3) -> list[Payload] | None:
         """The user's past items that contribute most to the item's score (None: no reason)."""

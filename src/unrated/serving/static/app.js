@@ -45,7 +45,7 @@ function itemLine(ref, extra) {
   return li;
 }
 
-function scoredLine(rec) {
+function scoredLine(rec, otherwise) {
   const li = itemLine(rec, el("span", "score", rec.score.toFixed(3)));
   if (rec.because && rec.because.length) {
     const why = el("span", "because", "because you bought ");
@@ -54,7 +54,23 @@ function scoredLine(rec) {
       why.append(el("b", null, label(ref)));
     });
     li.append(why);
+  } else if (otherwise) {
+    li.append(el("span", "because", otherwise));
   }
+  return li;
+}
+
+// How much the customer bought an item: its training weight (a count, or units).
+function times(weight) {
+  return Number.isInteger(weight) ? `${weight} time${weight === 1 ? "" : "s"}` : weight.toFixed(2);
+}
+
+// "Buy again": what the customer bought, with how often. Ranked by the model when it is made
+// for re-buys (include_seen), else by the customer's own frequency (their history's order).
+function rebuyLine(ref, ranked) {
+  const li = itemLine(ref, el("span", "score", ranked ? ref.score.toFixed(3) : ""));
+  const weight = ranked ? ref.bought : ref.weight;
+  li.append(el("span", "because", `you bought it ${times(weight)}`));
   return li;
 }
 
@@ -64,17 +80,17 @@ function say(id, text, isError = false) {
 }
 
 async function showUser(user) {
-  const k = $("user-k").value;
+  const k = Number($("user-k").value);
   // A new lookup clears every section first: nothing of the last customer stays on screen.
   $("history-title").textContent = "Bought";
-  $("history").replaceChildren();
-  $("recs").replaceChildren();
+  for (const id of ["history", "rebuy", "recs"]) $(id).replaceChildren();
   say("user-message", "…");
   try {
     const q = encodeURIComponent(user);
-    const [history, recs] = await Promise.all([
+    const [history, recs, rebuys] = await Promise.all([
       api(`/users/${q}?limit=50`),
       api(`/recommend?user=${q}&k=${k}&explain=true`),
+      window.ranksRebuys ? api(`/recommend?user=${q}&k=${k}&include_seen=true`) : null,
     ]);
     $("history-title").textContent = `Bought (${history.n_items})`;
     $("history").replaceChildren(
@@ -82,7 +98,13 @@ async function showUser(user) {
         itemLine(ref, el("span", "weight", ref.weight === 1 ? "" : `${ref.weight} times`))
       )
     );
-    $("recs").replaceChildren(...recs.items.map(scoredLine));
+    const again = rebuys
+      ? rebuys.items.filter((ref) => ref.bought !== null).map((ref) => rebuyLine(ref, true))
+      : history.items.slice(0, k).map((ref) => rebuyLine(ref, false));
+    $("rebuy").replaceChildren(...again);
+    $("rebuy-title").textContent = rebuys ? "Buy again" : "Buy again (most bought first)";
+    const otherwise = window.modelKey === "popular" ? "a bestseller" : "customers like you buy it";
+    $("recs").replaceChildren(...recs.items.map((rec) => scoredLine(rec, otherwise)));
     say("user-message", recs.fallback ? "unknown customer: the most popular items" : "");
   } catch (error) {
     say("user-message", error.message, true);
@@ -166,7 +188,7 @@ async function recommendBasket() {
     // A basket with no known item gets the most popular items, flagged (the API's fallback).
     const body = JSON.stringify({ items: basket.map((ref) => ref.item), k: 10, fallback: true });
     const result = await api("/recommend/history", { method: "POST", body });
-    $("basket-recs").replaceChildren(...result.items.map(scoredLine));
+    $("basket-recs").replaceChildren(...result.items.map((rec) => scoredLine(rec)));
     const notes = [];
     if (result.n_unknown_items) notes.push(`${result.n_unknown_items} unknown item(s) ignored`);
     if (result.fallback) notes.push("no known item: the most popular items");
@@ -217,6 +239,8 @@ async function start() {
       `${health.items.toLocaleString()} items` + (health.ann ? " · approximate search" : "");
     $("key-box").classList.toggle("hidden", !health.api_key_required);
     window.unratedUsers = health.users;
+    window.ranksRebuys = health.ranks_rebuys;
+    window.modelKey = health.model;
     const users = await api("/users?limit=50");
     $("user-options").replaceChildren(
       ...users.users.map((user) => {
