@@ -12,7 +12,7 @@ from tests.cli.conftest import CliRun
 def test_quickstart_on_the_sample_shop(cli: CliRun, tmp_path: Path) -> None:
     out = cli("quickstart", "--save", "shop").stdout
     assert "popular" in out and "NDCG@20" in out
-    assert "bought before" in out and "recommended" in out
+    assert "buy again" in out and "new for you" in out and "unrated serve" in out
     purchases = pl.read_csv(tmp_path / "shop" / "purchases.csv")
     assert purchases.columns == ["customer_id", "order_id", "product_id", "timestamp", "quantity"]
     assert (tmp_path / "shop" / "products.csv").exists()
@@ -25,6 +25,15 @@ def test_quickstart_on_the_sample_shop(cli: CliRun, tmp_path: Path) -> None:
 def test_quickstart_on_a_user_file(cli: CliRun, ml100k_path: Path) -> None:
     out = cli("quickstart", "--data", ml100k_path, "--model", "item-knn").stdout
     assert "item-knn" in out and "943 users" in out
+
+
+def test_quickstart_with_a_re_buy_model_shows_its_own_re_buy_order(cli: CliRun) -> None:
+    out = cli("quickstart", "--model", "tifu-knn").stdout
+    rows = [line.split("│") for line in out.splitlines() if "│" in line and " ×" in line]
+    again = [float(row[1].rsplit("×", 1)[1]) for row in rows if "×" in row[1]]
+    assert "tifu-knn" in out and len(again) >= 5
+    # tifu-knn ranks by decayed baskets, not by amount: not simply most bought first.
+    assert again != sorted(again, reverse=True)
 
 
 def test_synth_writes_a_log(cli: CliRun, tmp_path: Path) -> None:

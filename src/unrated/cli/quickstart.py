@@ -123,7 +123,8 @@ def quickstart(
             f"  unrated fit {target}/split/train.csv --items {target}/products.csv "
             "--out shop.unrated\n"
             f"  unrated evaluate shop.unrated {target}/split/test.csv\n"
-            "  unrated recommend shop.unrated --user C00001 -k 10",
+            "  unrated recommend shop.unrated --user C00001 -k 10\n"
+            "  unrated serve shop.unrated    # the page: buy again / new for you",
             markup=False,
         )
 
@@ -131,7 +132,12 @@ def quickstart(
 def _show_customer(
     recommender: Recommender, train: Interactions, test: Interactions, names: dict[str, str]
 ) -> None:
-    """One customer's purchases beside their recommendations; ✓ marks a held-out purchase."""
+    """One customer, as the served page shows them: "buy again" beside "new for you".
+
+    "Buy again" is the model's re-buy list when it is made for re-buys (``ranks_rebuys``:
+    top-freq, tifu-knn, repeat), else the customer's most bought items; ✓ marks a held-out
+    purchase among the new ones.
+    """
     import numpy as np
 
     train_counts = np.diff(train.matrix.indptr)
@@ -142,18 +148,24 @@ def _show_customer(
     user_idx = int(eligible[np.argsort(train_counts[eligible], kind="stable")[len(eligible) // 2]])
     user_id = train.users.ids[user_idx]
     bought = train.matrix[user_idx]
-    order = np.argsort(-bought.data, kind="stable")[:10]
-    history = train.items.take(bought.indices[order]).tolist()
+    own = train.items.take(bought.indices).tolist()
+    weights = dict(zip(own, bought.data.tolist(), strict=True))
+    if getattr(recommender, "ranks_rebuys", False):
+        ranked = recommender.recommend([user_id], k=10, exclude_seen=False).item_ids[0].tolist()
+        again = [item for item in ranked if item in weights]
+    else:
+        order = np.argsort(-bought.data, kind="stable")[:10]
+        again = train.items.take(bought.indices[order]).tolist()
     recs = recommender.recommend([user_id], k=10)
     held_out = set(test.items.take(test.matrix[user_idx].indices).tolist())
-    table = Table(
-        title=shown(f"customer {user_id}: {len(bought.indices)} items bought (top 10 shown)")
-    )
-    table.add_column("bought before")
-    table.add_column("recommended (✓ = bought later, held out)")
-    rows = max(len(history), recs.item_ids.shape[1])
+    table = Table(title=shown(f"customer {user_id}: {len(bought.indices)} items bought"))
+    table.add_column("buy again (× how much bought)")
+    table.add_column("new for you (✓ = bought later, held out)")
+    rows = max(len(again), recs.item_ids.shape[1])
     for r in range(rows):
-        left = _label(history[r], names) if r < len(history) else Text()
+        left = Text()
+        if r < len(again):
+            left = _label(again[r], names) + Text(f" ×{weights[again[r]]:g}", "dim")
         item = recs.item_ids[0, r] if r < recs.item_ids.shape[1] else None
         right = Text() if item is None else Text("✓ " if item in held_out else "  ")
         if item is not None:
