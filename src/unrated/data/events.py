@@ -110,27 +110,32 @@ def build_events(
     if second is None:
         return None
     n = len(user)
-    row = np.arange(n, dtype=np.int64)
-    order = np.lexsort((row, second, user))
+    # rows by user, then basket code (or time), then file order: two stable sorts
+    order = np.argsort(second, kind="stable")
+    order = order[np.argsort(user[order], kind="stable")]
+    users, seconds = user[order], second[order]
     new = np.ones(n, dtype=bool)
-    new[1:] = (user[order][1:] != user[order][:-1]) | (second[order][1:] != second[order][:-1])
+    new[1:] = (users[1:] != users[:-1]) | (seconds[1:] != seconds[:-1])
     starts = np.flatnonzero(new)
-    group = np.empty(n, dtype=np.int64)
-    group[order] = np.cumsum(new) - 1
-    first_row = row[order][starts]  # rows are in file order within a group
-    group_time = first_row if time is None else np.minimum.reduceat(time[order], starts)
-    group_order = np.lexsort((first_row, group_time, user[order][starts]))
+    group = np.cumsum(new) - 1  # of each row of ``order``
+    if basket_codes is None:  # baskets by time: already in (user, time) order
+        group_order = np.arange(len(starts))
+    else:  # by user, then the basket's earliest time (or first row), then its first row
+        first_row = order[starts]  # rows are in file order within a group
+        group_time = first_row if time is None else np.minimum.reduceat(time[order], starts)
+        group_order = np.lexsort((first_row, group_time, users[starts]))
     rank = np.empty(len(starts), dtype=np.int64)
     rank[group_order] = np.arange(len(starts))
     basket = rank[group]
-    final = np.lexsort((row, basket))
+    by_basket = np.argsort(basket, kind="stable")
+    final, basket = order[by_basket], basket[by_basket]
     basket_ids = None
     if basket_codes is not None and basket_vocabulary is not None:
-        basket_ids = basket_vocabulary[basket_codes[order][starts][group_order]]
+        basket_ids = basket_vocabulary[seconds[starts][group_order]]
     return Events(
         user[final].astype(np.int32),
         item[final].astype(np.int32),
-        basket[final].astype(np.int32),
+        basket.astype(np.int32),
         None if time is None else time[final].astype(np.float64),
         weight[final].astype(np.float32),
         basket_ids,
