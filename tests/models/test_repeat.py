@@ -83,3 +83,15 @@ def test_explain_adds_the_items_own_frequency_to_the_base_contributions() -> Non
     knn = dict(zip(*base.explain("a", "x").to_dict(as_series=False).values(), strict=True))
     assert contributions["x"] == pytest.approx(0.5 * 1.0 + scale * knn["x"])
     assert contributions["y"] == pytest.approx(scale * knn["y"])
+
+
+def test_update_takes_new_purchases_in_as_the_base_model_does() -> None:
+    new = pl.DataFrame({"user_id": ["a", "e", "e"], "item_id": ["w", "x", "v"]})
+    blend = make_model("repeat:base=ials:factors=4;epochs=3").fit(shop()).update(new)
+    base = make_model("ials:factors=4,epochs=3").fit(shop()).update(new)
+    assert blend.info_["update"]["how"] == base.info_["update"]["how"]
+    users = ["a", "b", "e"]
+    np.testing.assert_array_equal(
+        blend.recommend(users, k=2).item_idx, base.recommend(users, k=2).item_idx
+    )
+    assert blend.base_model_.users_ is blend.users_  # its ids follow the blend's

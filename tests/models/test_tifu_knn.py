@@ -102,3 +102,10 @@ def test_save_and_load_keep_the_vectors(tmp_path: Path) -> None:
 def test_bad_parameters_are_named(param: str, value: float) -> None:
     with pytest.raises(ur.InvalidParameterError, match=param):
         TifuKNN(**{param: value}).fit(shop())
+
+
+def test_update_is_refused_without_the_earlier_baskets() -> None:
+    model = TifuKNN().fit(shop())
+    new = pl.DataFrame({"user_id": ["a"], "item_id": ["w"], "order_id": ["o9"], "timestamp": [9]})
+    with pytest.raises(ur.InvalidParameterError, match="fit it again on all the data"):
+        model.update(new)

@@ -97,6 +97,23 @@ class RepeatBlend(Recommender):
         if self.base_model_.info_:
             self.info_ = {"base": dict(self.base_model_.info_)}  # a dict: it pickles
 
+    def update(self, data: Any, *, progress: bool | None = None) -> Self:
+        """Take in new purchases as the base model does (:meth:`Recommender.update`)."""
+        super().update(data, progress=progress)
+        model = self.base_model_
+        model.users_, model.items_, model.seen_ = self.users_, self.items_, self.seen_
+        return self
+
+    def _update(
+        self,
+        matrix: sp.csr_matrix,
+        users: np.ndarray,
+        items: np.ndarray,
+        rng: np.random.Generator,
+        progress: bool | None,
+    ) -> str:
+        return self.base_model_._update(matrix, users, items, rng, progress)
+
     def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
         base = np.asarray(self.base_model_._score(history, user_idx), dtype=np.float64)
         low = base.min(axis=1, keepdims=True, initial=np.inf)

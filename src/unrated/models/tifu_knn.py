@@ -29,6 +29,7 @@ import scipy.sparse as sp
 from unrated._checks import check_float, check_int, csr_arrays, take_csr
 from unrated._memory import F32, F64, Cost, pairs_cost
 from unrated.data.events import Events
+from unrated.errors import InvalidParameterError
 from unrated.models._training import FitOptions
 from unrated.models.base import BATCH_CELLS, Recommender
 
@@ -111,6 +112,20 @@ class TifuKNN(Recommender):
                 events, matrix.shape, self.groups, self.basket_decay, self.group_decay
             )
         self._install(vectors)
+
+    def _update(
+        self,
+        matrix: sp.csr_matrix,
+        users: np.ndarray,
+        items: np.ndarray,
+        rng: np.random.Generator,
+        progress: bool | None,
+    ) -> str:
+        """Refused: the vectors need every basket in order, and the model keeps none."""
+        raise InvalidParameterError(
+            "tifu-knn cannot take in new purchases: its vectors need each customer's "
+            "earlier baskets, which the model does not keep; fit it again on all the data"
+        )
 
     def _install(self, vectors: sp.csr_matrix) -> None:
         vectors = sp.csr_matrix(vectors, dtype=np.float32)
