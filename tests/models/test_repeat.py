@@ -94,4 +94,5 @@ def test_update_takes_new_purchases_in_as_the_base_model_does() -> None:
     np.testing.assert_array_equal(
         blend.recommend(users, k=2).item_idx, base.recommend(users, k=2).item_idx
     )
+    assert isinstance(blend, RepeatBlend)
     assert blend.base_model_.users_ is blend.users_  # its ids follow the blend's

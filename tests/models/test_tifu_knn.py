@@ -101,7 +101,7 @@ def test_save_and_load_keep_the_vectors(tmp_path: Path) -> None:
 )
 def test_bad_parameters_are_named(param: str, value: float) -> None:
     with pytest.raises(ur.InvalidParameterError, match=param):
-        TifuKNN(**{param: value}).fit(shop())
+        TifuKNN().set_params(**{param: value}).fit(shop())
 
 
 def test_update_is_refused_without_the_earlier_baskets() -> None:
