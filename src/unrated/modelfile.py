@@ -83,6 +83,8 @@ def save_model(
         names = [str(names.get(i, names.get(str(i), ""))) for i in model.items_.ids.tolist()]
     if names is not None:
         arrays |= {f"item_names.{k}": v for k, v in encode_strings(list(names)).items()}
+    if model.item_attributes_ is not None:
+        arrays |= _attribute_arrays(model.item_attributes_)
     metadata = {
         "format": FORMAT,
         "model": model.key,
@@ -158,6 +160,7 @@ def _load(source: Path) -> Recommender:
     names = _read_strings(arrays, "item_names") if "item_names.utf8" in arrays else None
     if names is not None and len(names) != len(items):
         raise ModelFileError("item_names does not match the items")
+    attributes = _read_attributes(arrays, len(items))
     return model.restore(
         users=users,
         items=items,
@@ -165,6 +168,7 @@ def _load(source: Path) -> Recommender:
         arrays={k.removeprefix("model."): v for k, v in arrays.items() if k.startswith("model.")},
         info=_read_info(metadata.get("info", "{}")),
         item_names=names,
+        item_attributes=attributes,
         trained_on=metadata.get("trained_on", ""),
     )
 
@@ -258,6 +262,43 @@ def _part(arrays: Mapping[str, np.ndarray], prefix: str) -> dict[str, np.ndarray
     return {
         k.removeprefix(prefix + "."): v for k, v in arrays.items() if k.startswith(prefix + ".")
     }
+
+
+def _attribute_arrays(attributes: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The attributes as arrays: their names, then each column's numbers or texts.
+
+    ``item_attributes.columns`` (strings), and per column i ``item_attributes.i.numbers``
+    (float64) or ``item_attributes.i.utf8/offsets`` (strings).
+    """
+    out = {f"item_attributes.columns.{k}": v for k, v in encode_strings(list(attributes)).items()}
+    for i, values in enumerate(attributes.values()):
+        if values.dtype == np.float64:
+            out[f"item_attributes.{i}.numbers"] = np.ascontiguousarray(values)
+        else:
+            texts = encode_strings([str(v) for v in values.tolist()])
+            out |= {f"item_attributes.{i}.{k}": v for k, v in texts.items()}
+    return out
+
+
+def _read_attributes(
+    arrays: Mapping[str, np.ndarray], n_items: int
+) -> dict[str, np.ndarray] | None:
+    """What :func:`_attribute_arrays` wrote, each column checked against the items."""
+    if "item_attributes.columns.utf8" not in arrays:
+        return None
+    attributes = {}
+    for i, column in enumerate(_read_strings(arrays, "item_attributes.columns")):
+        numbers = arrays.get(f"item_attributes.{i}.numbers")
+        if numbers is not None:
+            if numbers.dtype != np.float64 or numbers.shape != (n_items,):
+                raise ModelFileError(f"item attribute {column!r} does not match the items")
+            values = numbers
+        else:
+            values = np.array(_read_strings(arrays, f"item_attributes.{i}"), dtype=object)
+        if len(values) != n_items:
+            raise ModelFileError(f"item attribute {column!r} does not match the items")
+        attributes[column] = values
+    return attributes
 
 
 def _read_strings(arrays: Mapping[str, np.ndarray], prefix: str) -> list[str]:

@@ -51,6 +51,7 @@ def _register() -> None:
         evaluate,
         fit,
         info,
+        items,
         quickstart,
         recommend,
         serve,

@@ -176,3 +176,19 @@ def fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4f}"
     return str(value)
+
+
+Where = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--where",
+        help="Only items whose attribute (from the items file given at fit) meets this: "
+        "COLUMN=VALUE, !=, <, <=, >, >= (e.g. category=Kitchen, price<20); repeatable, all apply.",
+    ),
+]
+ExcludeItems = Annotated[
+    list[str] | None, typer.Option("--exclude", help="An item id never to list (repeatable).")
+]
+OnlyItems = Annotated[
+    list[str] | None, typer.Option("--only", help="List only these item ids (repeatable).")
+]

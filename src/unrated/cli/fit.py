@@ -84,7 +84,12 @@ def fit(
     model: Annotated[str | None, typer.Option("--model", "-m", help=_MODEL_HELP)] = None,
     budget: Annotated[float | None, typer.Option("--budget", help=_BUDGET_HELP)] = None,
     items: Annotated[
-        Path | None, typer.Option("--items", help="Item names file: item id + name/title column.")
+        Path | None,
+        typer.Option(
+            "--items",
+            help="Items file: item id, a name/title column, and attributes for --where rules "
+            "(category, price, ...).",
+        ),
     ] = None,
     checkpoint: Annotated[
         Path | None,
@@ -116,7 +121,7 @@ def fit(
     ] = 2,
 ) -> None:
     """Train MODEL on DATA and write it to --out (atomically: a failure leaves --out as it was)."""
-    from unrated.data.io import read_item_names
+    from unrated.data.catalogue import read_catalogue
     from unrated.modelfile import save_model
     from unrated.models.registry import make_model
 
@@ -146,7 +151,10 @@ def fit(
         raise InvalidParameterError(
             f"--checkpoint must be a folder; {checkpoint} exists and is not one"
         )
-    names = read_item_names(items) if items is not None else None
+    catalogue = read_catalogue(items) if items is not None else None
+    names = None
+    if catalogue is not None and catalogue.names is not None:
+        names = dict(zip(catalogue.ids, catalogue.names, strict=True))
     started = time.perf_counter()
     if engine == "spark":
         from unrated.engines._spark_session import parse_conf
@@ -208,6 +216,8 @@ def fit(
     seconds = time.perf_counter() - started
     if fitted is None:  # the torchrun launcher, or a rank other than 0: rank 0 wrote the file
         return
+    if catalogue is not None:
+        fitted.set_item_attributes(catalogue.aligned(fitted.items_)[1])
     path = save_model(fitted, out, item_names=names)
     seen = fitted.seen_
     console.print(

@@ -10,7 +10,15 @@ import typer
 
 from unrated.cli import app
 from unrated.cli._display import plain, shown
-from unrated.cli._options import PasswordEnv, console, fmt, write_frame
+from unrated.cli._options import (
+    ExcludeItems,
+    OnlyItems,
+    PasswordEnv,
+    Where,
+    console,
+    fmt,
+    write_frame,
+)
 from unrated.errors import InvalidParameterError
 
 if TYPE_CHECKING:
@@ -72,6 +80,9 @@ def recommend(
             "instead of an error. Popular: most distinct users in training, as in 'serve'.",
         ),
     ] = False,
+    where: Where = None,
+    exclude: ExcludeItems = None,
+    only: OnlyItems = None,
 ) -> None:
     """Top-K items per user (the help above keeps each paragraph on one line)."""
     from unrated._checks import check_k
@@ -83,15 +94,18 @@ def recommend(
         raise InvalidParameterError("give --user ID or --all, not both")
     if not user and not all_users:
         raise InvalidParameterError("give --user ID (one or more) or --all")
+    rules = {"exclude": exclude, "candidates": only, "where": where}
     if fallback_popular and user:
-        frame = _with_fallback(model, user, k, exclude_seen=not include_seen)
+        if where or only:
+            raise InvalidParameterError("--where and --only do not work with --fallback-popular")
+        frame = _with_fallback(model, user, k, exclude_seen=not include_seen, exclude=exclude)
         count = len(user)
     else:
         import polars as pl
 
         recommender = load_model(model)
         users: Any = recommender.users_.ids if all_users else user
-        recs = recommender.recommend(users, k=k, exclude_seen=not include_seen)
+        recs = recommender.recommend(users, k=k, exclude_seen=not include_seen, **rules)
         frame = _with_names(recommender, recs.to_frame())
         if fallback_popular:  # with --all, every user is known
             frame = frame.with_columns(pl.lit(None, dtype=pl.String).alias("fallback"))
@@ -134,6 +148,9 @@ def similar(
     item: Annotated[list[str], typer.Option("--item", "-i", help="An item id (repeatable).")],
     k: K = 10,
     out: Out = None,
+    where: Where = None,
+    exclude: ExcludeItems = None,
+    only: OnlyItems = None,
 ) -> None:
     """Items most similar to each given item ("bought X also bought")."""
     from unrated._checks import check_k
@@ -141,7 +158,7 @@ def similar(
 
     check_k(k)
     recommender = load_model(model)
-    recs = recommender.similar_items(item, k=k)
+    recs = recommender.similar_items(item, k=k, exclude=exclude, candidates=only, where=where)
     frame = _with_names(recommender, recs.to_frame(user_column="query_item_id"))
     _emit(frame, out, len(recs), "query item", table=True)
 
@@ -158,14 +175,18 @@ def _with_names(recommender: Recommender, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(pl.Series("name", np.asarray(names)[idx].tolist(), dtype=pl.String))
 
 
-def _with_fallback(path: Path, users: list[str], k: int, *, exclude_seen: bool) -> pl.DataFrame:
+def _with_fallback(
+    path: Path, users: list[str], k: int, *, exclude_seen: bool, exclude: list[str] | None
+) -> pl.DataFrame:
     """Lists for ``users`` as ``serve --fallback-popular`` gives them (the same code)."""
     import polars as pl
 
     from unrated.serving.served import load_served
 
     served = load_served(path)
-    lists = served.recommend_users(users, k, exclude_seen=exclude_seen, fallback=True)
+    lists = served.recommend_users(
+        users, k, exclude=exclude, exclude_seen=exclude_seen, fallback=True
+    )
     rows = [
         (user, item["item"], rank, item["score"], item["name"] or "", entry["fallback"])
         for user, entry in zip(users, lists, strict=True)

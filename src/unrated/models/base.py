@@ -27,6 +27,7 @@ from unrated.models._checkpoint import Checkpoint
 from unrated.models._topk import top_k, top_k_dot
 from unrated.models._training import FitOptions
 from unrated.models.recommendations import Recommendations as Recommendations
+from unrated.models.rules import items_allowed
 
 if TYPE_CHECKING:  # polars is imported where a frame is made, not at start-up
     import polars as pl
@@ -54,6 +55,9 @@ class Recommender(ABC):
     trained_on_: str
     #: Display names of the items (position-aligned with ``items_``), when given.
     item_names_: np.ndarray | None = None
+    #: Item attributes from the items file (column -> position-aligned float64 or text
+    #: values), which ``where`` rules filter on; None without an items file.
+    item_attributes_: Mapping[str, np.ndarray] | None = None
     #: Facts about the training that are not learned arrays, e.g. the engine that trained
     #: the model and its settings (JSON values; saved as model-file metadata).
     info_: Mapping[str, Any] = MappingProxyType({})
@@ -196,6 +200,7 @@ class Recommender(ABC):
         arrays: Mapping[str, np.ndarray],
         info: Mapping[str, Any] | None = None,
         item_names: Sequence[str] | None = None,
+        item_attributes: Mapping[str, np.ndarray] | None = None,
         trained_on: str = "",
     ) -> Self:
         """Install learned state made elsewhere (a model file, an engine); returns ``self``.
@@ -222,10 +227,29 @@ class Recommender(ABC):
         self._set_arrays(arrays)
         if item_names is not None:
             self.item_names_ = np.array(item_names, dtype=object)
+        if item_attributes is not None:
+            self.set_item_attributes(item_attributes)
         if info:
             self.info_ = MappingProxyType(dict(info))
         self.trained_on_ = trained_on
         return self
+
+    def set_item_attributes(self, attributes: Mapping[str, np.ndarray]) -> None:
+        """Install item attributes for ``where`` rules, replacing any earlier ones.
+
+        ``attributes``: column -> one value per item (float64 numbers, or text).
+
+        Raises:
+            DataError: a column of the wrong length or type.
+        """
+        n_items = len(self.items_)
+        for column, values in attributes.items():
+            if values.shape != (n_items,) or values.dtype not in (np.float64, np.object_):
+                raise DataError(
+                    f"item attribute {column!r} must hold {n_items:,} numbers (float64) or "
+                    f"texts; got {values.dtype} of shape {values.shape}"
+                )
+        self.item_attributes_ = MappingProxyType(dict(attributes))
 
     @property
     def is_fitted(self) -> bool:
@@ -248,6 +272,7 @@ class Recommender(ABC):
         exclude_seen: bool = True,
         exclude: Iterable[Any] | None = None,
         candidates: Iterable[Any] | None = None,
+        where: Iterable[str] | None = None,
     ) -> Recommendations:
         """Top-``k`` items for known users.
 
@@ -258,6 +283,9 @@ class Recommender(ABC):
                 (set False for re-purchase domains such as groceries).
             exclude: item ids to leave out for every user.
             candidates: if given, rank only these item ids.
+            where: conditions on item attributes, all to be met (``"category=Kitchen"``,
+                ``"price<20"``; see :mod:`unrated.models.rules`). Exactly ``k`` items come
+                back whenever ``k`` items pass the rules.
 
         Raises:
             UnknownIdError: a user id the model was not trained on.
@@ -266,7 +294,7 @@ class Recommender(ABC):
         k = check_k(k)
         users = _as_list(user_ids)
         user_idx = self.users_.positions(users, kind="user")
-        blocked = self._blocked(exclude, candidates)
+        blocked = self._blocked(exclude, candidates, where)
         ranked = self.rank_positions(user_idx, k, exclude_seen=exclude_seen, blocked=blocked)
         return self._recommendations(np.asarray(users, dtype=object), *ranked)
 
@@ -329,6 +357,8 @@ class Recommender(ABC):
         exclude_seen: bool = True,
         exclude: Iterable[Any] | None = None,
         fallback: str | None = None,
+        candidates: Iterable[Any] | None = None,
+        where: Iterable[str] | None = None,
     ) -> Recommendations:
         """Top-``k`` items for new users given their histories (fold-in, no retraining).
 
@@ -338,6 +368,8 @@ class Recommender(ABC):
             k: list length.
             exclude_seen: leave out the items in each history.
             exclude: item ids to leave out for every history.
+            candidates: as in :meth:`recommend`.
+            where: as in :meth:`recommend`.
             fallback: what a history with no item the model knows (empty, or only unknown
                 ids) gets: None (the default) refuses the batch; ``"popular"`` gives it the
                 most popular items (distinct training users per item), marked True in the
@@ -364,7 +396,7 @@ class Recommender(ABC):
         if fallback is None and not usable.all():
             raise _unusable_histories(np.flatnonzero(~usable).tolist(), unknown)
         row_ids = np.arange(history.shape[0], dtype=np.int64).astype(object)
-        blocked = self._blocked(exclude)
+        blocked = self._blocked(exclude, candidates, where)
         item_idx, scores = self.rank_positions(
             history[usable], k, exclude_seen=exclude_seen, blocked=blocked
         )
@@ -399,8 +431,19 @@ class Recommender(ABC):
         """
         return top_k(self.item_popularity().astype(np.float32)[None, :], k, blocked=blocked)
 
-    def similar_items(self, item_ids: Any, k: int = 10) -> Recommendations:
-        """The ``k`` items most similar to each given item (never the item itself)."""
+    def similar_items(
+        self,
+        item_ids: Any,
+        k: int = 10,
+        *,
+        exclude: Iterable[Any] | None = None,
+        candidates: Iterable[Any] | None = None,
+        where: Iterable[str] | None = None,
+    ) -> Recommendations:
+        """The ``k`` items most similar to each given item (never the item itself).
+
+        ``exclude``, ``candidates`` and ``where`` as in :meth:`recommend`.
+        """
         self.check_fitted()
         k = check_k(k)
         items = _as_list(item_ids)
@@ -409,9 +452,11 @@ class Recommender(ABC):
             (np.ones(len(item_idx), dtype=np.float32), item_idx, np.arange(len(item_idx) + 1)),
             shape=(len(item_idx), len(self.items_)),
         )
+        blocked = self._blocked(exclude, candidates, where)
 
         def rank(batch: slice) -> tuple[np.ndarray, np.ndarray]:
-            return top_k(self._similar(item_idx[batch]), k, excluded=own[batch])
+            scores = self._similar(item_idx[batch])
+            return top_k(scores, k, excluded=own[batch], blocked=blocked)
 
         ranked = self._ranked(len(item_idx), k, rank)
         result = self._recommendations(np.asarray(items, dtype=object), *ranked)
@@ -473,13 +518,20 @@ class Recommender(ABC):
         return matrix, unknown
 
     def _blocked(
-        self, exclude: Iterable[Any] | None, candidates: Iterable[Any] | None = None
+        self,
+        exclude: Iterable[Any] | None,
+        candidates: Iterable[Any] | None = None,
+        where: Iterable[str] | None = None,
     ) -> np.ndarray | None:
-        """The items left out of every list: ``exclude``, and all but ``candidates`` if given."""
-        if exclude is None and candidates is None:
+        """The items left out of every list (None: none is).
+
+        ``exclude``; all but ``candidates`` if given; those failing a ``where`` condition.
+        """
+        conditions = list(where or [])
+        if exclude is None and candidates is None and not conditions:
             return None
         n_items = len(self.items_)
-        blocked = np.zeros(n_items, dtype=bool)
+        blocked = ~items_allowed(conditions, self.item_attributes_, n_items)
         if exclude is not None:
             blocked[self.items_.positions(_as_list(exclude), kind="item")] = True
         if candidates is not None:
