@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 import unrated as ur
@@ -94,3 +95,33 @@ def test_half_life_needs_times_and_follows_the_time_split(tmp_path: Path) -> Non
     assert decayed.matrix.toarray() == pytest.approx(
         np.array([[1 / 4 + 1, 0], [1 / 2, 0], [0, 1 / 4]]), rel=1e-6
     )
+
+
+def test_item_names_follow_the_split_into_train_csv(tmp_path: Path) -> None:
+    from tests.data.test_clean import EXPORT
+    from unrated.data.interactions import events_to_frame
+
+    path = tmp_path / "export.csv"
+    path.write_text(EXPORT, encoding="utf-8")
+    with pytest.warns(ur.DataWarning):
+        data = ur.read_interactions(path, clean=True)
+    split = split_basket(data)  # 13047's last basket (536369, hearts) is held out
+    assert split.train.item_names is not None
+    assert split.train.item_names.tolist() == ["WHITE METAL LANTERN", "WHITE HANGING HEART"]
+    frame = events_to_frame(split.train)
+    assert frame.columns == ["user_id", "item_id", "weight", "timestamp", "basket_id", "item_name"]
+    assert frame["item_name"].to_list() == [
+        "WHITE METAL LANTERN",
+        "WHITE HANGING HEART",
+        "WHITE HANGING HEART",
+    ]
+    frame.write_csv(tmp_path / "train.csv")
+    again = ur.read_interactions(tmp_path / "train.csv")
+    assert again.item_names is not None and again.item_names.tolist() == data.item_names.tolist()
+    rows = [(user, item, f"name {item}") for user in "abcd" for item in "vwxyz"]
+    titled = ur.read_interactions(
+        pl.DataFrame(rows, schema=["user", "item", "title"], orient="row")
+    )
+    holdout = split_data(titled, "holdout")
+    assert holdout.train.item_names is not None
+    assert holdout.train.item_names.tolist() == [f"name {i}" for i in holdout.train.items.ids]

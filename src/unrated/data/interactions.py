@@ -178,8 +178,8 @@ def interactions_to_frame(data: Interactions) -> pl.DataFrame:
 def events_to_frame(data: Interactions) -> pl.DataFrame:
     """One row per line of :attr:`Interactions.events`, with the original ids, in its order.
 
-    Columns ``user_id, item_id, weight[, timestamp], basket_id``; a basket without an id of
-    its own (baskets found by time) is named by its number.
+    Columns ``user_id, item_id, weight[, timestamp], basket_id[, item_name]``; a basket
+    without an id of its own (baskets found by time) is named by its number.
     """
     events = data.events
     if events is None:
@@ -195,6 +195,8 @@ def events_to_frame(data: Interactions) -> pl.DataFrame:
     columns["basket_id"] = (
         events.basket if basket_ids is None else basket_ids[events.basket]
     ).tolist()
+    if data.item_names is not None:
+        columns["item_name"] = data.item_names[events.item].tolist()
     import polars as pl
 
     return pl.DataFrame(columns)

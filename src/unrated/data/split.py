@@ -155,7 +155,9 @@ def split_basket(data: Interactions, *, min_baskets: int = 2) -> Split:
     )
     every = build_interactions(test.user, test.item, test.weight, data.users, data.items)
     name = f"basket(last basket of users with ≥ {min_baskets} baskets)"
-    return Split(replace(fitted, events=train), held, name, every.nnz - held.nnz)
+    names = None if data.item_names is None else data.item_names[train_items]
+    fitted = replace(fitted, events=train, item_names=names)
+    return Split(fitted, held, name, every.nnz - held.nnz)
 
 
 def split_data(data: Interactions, protocol: str, *, fraction: float = 0.2, seed: int = 0) -> Split:
@@ -230,4 +232,6 @@ def _split_by_mask(data: Interactions, in_test: np.ndarray, protocol: str) -> Sp
             item=item_map[lines.item].astype(np.int32),
         )
         train = replace(train, events=lines)
+    if data.item_names is not None:
+        train = replace(train, item_names=data.item_names[train_items])
     return Split(train, part(warm), protocol, dropped)
