@@ -27,7 +27,7 @@ DATA = {
     "ml-latest-small": (SHARED / "ml-latest-small" / "ratings.csv", {}),
     "online-retail": (SHARED / "online-retail" / "online_retail.csv.gz", {"clean": True}),
 }
-MODELS = ("ials", "item-knn", "ease", "graph-filter", "popular")
+MODELS = ("ials", "bpr", "mf", "item-knn", "ease", "graph-filter", "popular")
 DAY = 86_400.0
 
 

@@ -59,12 +59,12 @@ def test_merge_sums_weights_and_names_what_was_touched() -> None:
     assert sorted(data.items.take(merged.items).tolist()) == ["a0", "a1", "a2", "a9", "b5"]
 
 
-@pytest.mark.parametrize("key", ["ials", "popular", "item-knn", "ease"])
+@pytest.mark.parametrize("key", ["ials", "bpr", "mf", "popular", "item-knn", "ease"])
 def test_updated_model_knows_the_new_data(key: str, tmp_path: Path) -> None:
     model = ur.make_model(key).fit(OLD, progress=False)
     model.update(NEW, progress=False)
     report = model.info_["update"]
-    assert report["how"] == ("partial" if key == "ials" else "refit")
+    assert report["how"] == ("partial" if key in ("ials", "bpr", "mf") else "refit")
     assert (report["pairs"], report["new_users"], report["new_items"]) == (6, 1, 1)
     recs = model.recommend(["new", "c0"], k=3)
     assert not {"a1", "a2"} & set(recs.to_frame().filter(pl.col("user_id") == "new")["item_id"])

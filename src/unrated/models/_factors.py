@@ -15,8 +15,10 @@ import scipy.sparse as sp
 
 from unrated._checks import check_choice, check_float, check_int, take_array
 from unrated._memory import F32, F64, Cost, pairs_cost
+from unrated._progress import progress_bar
 from unrated.data.interactions import binary_matrix
 from unrated.data.negatives import RESAMPLE, SAMPLERS, NegativeSampler
+from unrated.errors import InvalidParameterError
 from unrated.models._fold_in import fold_in
 from unrated.models._training import FitOptions, Trainer, Validation, run_epochs
 from unrated.models._validation import carve_validation, ndcg_at_k
@@ -24,6 +26,8 @@ from unrated.models.base import Recommender
 
 #: Early stopping compares NDCG at this list length.
 VALIDATION_K = 20
+#: Epochs an update runs over the touched users' positives (a fit runs ``epochs``).
+UPDATE_EPOCHS = 10
 
 
 class FactorModel(Recommender):
@@ -137,14 +141,60 @@ class FactorModel(Recommender):
             options=options,
             validation=None if valid is None else ndcg_validation(train, valid, self.patience),
         )
-        final = trained.arrays
+        self._install(trained.arrays, sampler)
+        #: Epoch whose factors were kept, and its validation NDCG (nan without validation).
+        self.best_epoch_, self.validation_ndcg_ = trained.best_epoch, trained.best_score
+
+    def _install(self, final: Mapping[str, np.ndarray], sampler: NegativeSampler) -> None:
         self.user_factors_ = final["user_factors"]
         self.item_factors_ = final["item_factors"]
         self.user_bias_ = final["user_bias"]
         self.item_bias_ = final["item_bias"]
         self.item_prior_ = sampler.probabilities.astype(np.float32)
-        #: Epoch whose factors were kept, and its validation NDCG (nan without validation).
-        self.best_epoch_, self.validation_ndcg_ = trained.best_epoch, trained.best_score
+
+    def _update(
+        self,
+        matrix: sp.csr_matrix,
+        users: np.ndarray,
+        items: np.ndarray,
+        rng: np.random.Generator,
+        progress: bool | None,
+    ) -> str:
+        """UPDATE_EPOCHS epochs over the touched users' positives, from the learned tables.
+
+        New users and items start as a fit starts them; negatives are drawn from the whole
+        catalogue (popularity from all the data). The torch engine refits.
+        """
+        binary = binary_matrix(matrix)
+        keep = np.zeros(binary.shape[0], dtype=np.float32)
+        keep[users] = 1.0
+        touched = sp.csr_matrix(sp.diags(keep) @ binary)
+        touched.eliminate_zeros()
+        touched.sort_indices()
+        sampler = NegativeSampler(
+            touched,
+            sampler=self.sampler,
+            alpha=self.sampler_alpha,
+            negatives=self.negatives,
+            resample=self.resample,
+            seed=int(rng.integers(2**62)),
+            item_counts=np.bincount(binary.indices, minlength=binary.shape[1]),
+        )
+        trainer = self._trainer(touched, sampler, rng)
+        trainer.setup()
+        try:
+            state = dict(trainer.state())
+        except InvalidParameterError:  # the torch engine keeps its state to itself
+            return super()._update(matrix, users, items, rng, progress)
+        for name, learned in self._arrays().items():
+            if name in state:
+                state[name][: len(learned)] = learned
+        trainer.restore(state)
+        with progress_bar(UPDATE_EPOCHS, f"{self.key} update", show=progress) as advance:
+            for epoch in range(UPDATE_EPOCHS):
+                advance(info=f"loss {trainer.epoch(epoch):.4f}")
+        self._install(trainer.finish(trainer.tables()), sampler)
+        return "partial"
 
     def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
         if user_idx is not None:
