@@ -13,9 +13,8 @@ Data (``../shared/data``, see each SOURCE.md):
   the previous one only, so all users' "now" is the same.
 
 A line counts 1 (a basket that holds an item counts once, as in Li et al.'s frequencies), not
-its quantity: on the command line, ``unrated split FILE --clean --protocol basket --out s``
-and then ``--weight-col ''`` on ``s/train.csv``. Online Retail's quantity-weighted variants are
-marked "(quantity)".
+its quantity: ``--weight-col ''`` on the command line (``--clean`` still finds the returns
+by the Quantity column). Online Retail's quantity-weighted variants are marked "(quantity)".
 
 Protocols: ``basket`` (each customer's last basket held out, customers with ≥ 2 baskets),
 re-buys allowed (``--include-seen``): Recall@10, NDCG@10, hit rate, and the repeat/explore
@@ -194,14 +193,13 @@ def main() -> None:
         "",
         "The same on the command line (Online Retail; re-buys allowed):",
         "",
-        "    unrated split online_retail.csv.gz --clean --protocol basket --out s",
-        "    unrated compare s/train.csv s/test.csv --weight-col '' --include-seen -k 10 \\",
-        "        -m popular,top-freq,item-knn,ials,ials:confidence=log,ease",
-        "    unrated compare s/train.csv s/test.csv --weight-col '' --include-seen -k 10 \\",
-        "        -m top-freq --half-life 90",
+        "    unrated compare online_retail.csv.gz --clean --weight-col '' --protocol basket \\",
+        "        --include-seen -k 10 -m popular,top-freq,item-knn,ials,ials:confidence=log,ease",
+        "    unrated compare online_retail.csv.gz --clean --weight-col '' --protocol basket \\",
+        "        --include-seen -k 10 -m top-freq --half-life 90",
+        "    unrated compare online_retail.csv.gz --clean --weight-col '' --protocol last -k 10",
         "",
-        "(``--weight-col ''`` on the split's train.csv counts lines; ``--clean`` needs the "
-        "quantities, so it runs at the split.)",
+        "(``--weight-col ''``: every line counts 1; ``--clean`` still finds returns by Quantity.)",
     ]
     with tempfile.TemporaryDirectory() as folder:
         sets = []

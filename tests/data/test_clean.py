@@ -101,3 +101,13 @@ def test_float_looking_ids_in_a_frame_and_a_parquet_file(tmp_path: Path) -> None
 def test_mixed_float_and_text_ids_stay_as_written(tmp_path: Path) -> None:
     data = ur.read_interactions(write(tmp_path, "user_id,item_id\n1.0,x\nA1.0,y\n2.50,z\n"))
     assert data.users.ids.tolist() == ["1.0", "2.50", "A1.0"]
+
+
+def test_clean_finds_returns_by_quantity_when_lines_count_one(tmp_path: Path) -> None:
+    with pytest.warns(ur.DataWarning) as caught:
+        data = ur.read_interactions(write(tmp_path, EXPORT), clean=True, weight_col="")
+    assert "2 with a negative Quantity (returns, cancellations); 1 with Quantity 0; " in str(
+        caught[0].message
+    )
+    assert data.columns is not None and data.columns.weight is None
+    assert data.matrix.toarray().tolist() == [[1, 0], [0, 2], [0, 1]]  # lines, not units

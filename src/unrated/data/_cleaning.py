@@ -33,7 +33,8 @@ def clean_rows(
 ) -> tuple[pl.DataFrame, Places, str | None]:
     """The purchase rows of ``frame``, their places, and the warning that counts the others.
 
-    The warning is None when every row is kept.
+    ``weight`` is the quantity column (returns are negative), None for none. The warning
+    is None when every row is kept.
 
     Raises:
         DataError: no row is a purchase (the message counts the reasons).

@@ -76,6 +76,8 @@ BASKET_COLUMNS = (
 NAME_COLUMNS = ("name", "title", "product_name", "item_name", "label", "description")
 #: Item names in an interactions file (not "name", which could name the user).
 LOG_NAME_COLUMNS = ("item_name", "product_name", "title", "description")
+#: Quantities, where ``clean`` finds returns when the weight column is ignored.
+QUANTITY_COLUMNS = ("quantity", "qty")
 WEIGHT_COLUMNS = ("weight", "count", "quantity", "qty", "rating", "plays", "value")
 
 #: Roles whose recognised names are ranked: the first in the list wins (a name beats a

@@ -37,6 +37,7 @@ from unrated.data._columns import (
     ITEM_COLUMNS,
     LOG_NAME_COLUMNS,
     NAME_COLUMNS,
+    QUANTITY_COLUMNS,
     find_column,
     find_columns,
     require_column,
@@ -87,8 +88,9 @@ def read_interactions(
         clean: a shop export as it comes: drop the rows that are no purchase (no user or
             item id, such as guest checkouts; a negative weight, such as returns and
             cancellations; weight 0; purchases returned in full) and count them, by
-            reason, in one :class:`DataWarning` (see ``unrated.data._cleaning``). Without
-            it such rows are errors.
+            reason, in one :class:`DataWarning` (see ``unrated.data._cleaning``). With the
+            weight column ignored (``weight_col=""``, every line counts 1), a ``quantity``
+            or ``qty`` column still finds the returns. Without it such rows are errors.
 
     A column of item names (``item_name``, ``product_name``, ``title``, ``description``)
     gives :attr:`Interactions.item_names`: each item's commonest name.
@@ -206,8 +208,11 @@ def _from_frame(
     ignored = tuple(c for c in others if c != name)
     if frame.height == 0:
         raise DataError("no interactions: the data has a header but no rows", path=path)
-    if clean:
-        frame, places, dropped = clean_rows(frame, places, user, item, weight)
+    if clean:  # returns are found by the quantity, also when it is not the weight
+        quantity = weight or find_column(
+            list(ignored), None, QUANTITY_COLUMNS, "quantity", path, required=False
+        )
+        frame, places, dropped = clean_rows(frame, places, user, item, quantity)
         if dropped is not None:
             warnings.warn(dropped, DataWarning, stacklevel=3)
     user_ids, user_codes = code_ids(frame[user], places, hint=_NO_ID_HINT)
