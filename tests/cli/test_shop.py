@@ -53,9 +53,13 @@ def test_basket_split_evaluate_and_compare_with_re_buys(cli: CliRun, tmp_path: P
         "1",
         "--bootstrap",
         "20",
+        "--report",
+        "r",
     ).stdout
     assert "repeat / explore (Li et al. 2023), @1" in table
     assert "2 users with some" in table  # a re-buys x, b re-buys y
+    page = (tmp_path / "r" / "report.html").read_text(encoding="utf-8")
+    assert "re-buys allowed" in page and "repeat_recall@K: recall on the held-out items" in page
     refused = cli("fit", "log.csv", "--out", "m.unrated", "--half-life", "0", expect=2)
     assert "--half-life must be days > 0, got 0" in refused.stderr
 

@@ -11,6 +11,7 @@ from unrated._atomic import atomic_path
 from unrated.evaluation.compare import WARM_UP_USERS, Comparison, ModelResult
 from unrated.evaluation.metrics import LABELS, PER_USER_METRICS, metric_label
 from unrated.evaluation.plots import write_plots
+from unrated.evaluation.repeat import REPEAT_METRICS
 from unrated.evaluation.sampled import WARNING as SAMPLED_WARNING
 
 _CAPTIONS = {
@@ -122,6 +123,8 @@ def _all_metrics(comparison: Comparison) -> tuple[str, str]:
     names = ("ndcg", "recall", "truncated_recall")
     metrics = [f"{name}@{k}" for name in names for k in comparison.k]
     metrics += [f"{name}@{cutoff}" for name in PER_USER_METRICS if name not in names]
+    repeat = list(REPEAT_METRICS) if comparison.include_seen else []
+    metrics += [f"{name}@{cutoff}" for name in repeat]
     rows = "".join(
         f"<tr class={'best' if rank == 1 else 'row'}><td>{rank}</td>{_model_cell(result)}"
         f"{''.join(_cell(result, m) for m in metrics)}</tr>"
@@ -133,6 +136,7 @@ def _all_metrics(comparison: Comparison) -> tuple[str, str]:
         f"<tbody>{rows}</tbody></table>"
     )
     legend = "; ".join(f"{e(LABELS[name])}@K: {e(_MEANINGS[name])}" for name in PER_USER_METRICS)
+    legend += "".join(f"; {e(name)}@K: {e(REPEAT_METRICS[name])}" for name in repeat)
     return table, legend
 
 
