@@ -48,6 +48,8 @@ MODEL_NAMES = (
     "top-freq",
     "tifu-knn",
     "repeat",
+    "content",
+    "hybrid",
 )
 DEFAULT_MODEL = "auto"
 AUTO_CANDIDATES = ("item-knn", "ials", "graph-filter", "ease")
@@ -123,6 +125,8 @@ def fit(
     """Train MODEL on DATA and write it to --out (atomically: a failure leaves --out as it was)."""
     from unrated.data.catalogue import read_catalogue
     from unrated.modelfile import save_model
+    from unrated.models.content import Content
+    from unrated.models.hybrid import Hybrid
     from unrated.models.registry import make_model
 
     if engine not in ENGINES:
@@ -211,6 +215,8 @@ def fit(
                 print(plain(line), file=sys.stderr)
             fitted = choice.model
             model = choice.name
+        elif isinstance(recommender, Content | Hybrid):  # new products from the items file
+            fitted = recommender.fit(interactions, items=catalogue, checkpoint=checkpoint)
         else:
             fitted = recommender.fit(interactions, checkpoint=checkpoint)
     seconds = time.perf_counter() - started

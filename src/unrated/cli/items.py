@@ -23,12 +23,19 @@ def items(
     """Give MODEL the names and attributes of FILE (for --where rules) and write it to --out.
 
     The learned arrays stay as they are; items not in FILE get no name and no attributes.
+    A content or hybrid model also takes FILE's new products in, described by their
+    features (recommendable at once), and the listed items' features anew.
     """
     from unrated.data.catalogue import read_catalogue
     from unrated.modelfile import load_model, save_model
+    from unrated.models.content import Content
+    from unrated.models.hybrid import Hybrid
 
     fitted = load_model(model)
     catalogue = read_catalogue(file)
+    added = None
+    if isinstance(fitted, Content | Hybrid):
+        added = fitted.add_items(catalogue)
     names, attributes = catalogue.aligned(fitted.items_)
     fitted.set_item_attributes(attributes)
     if names is not None:
@@ -38,6 +45,9 @@ def items(
     path = save_model(fitted, out)
     listed = len(catalogue.ids)
     known = int((fitted.items_.positions(catalogue.ids, kind="item", missing="mark") >= 0).sum())
+    if added is not None:
+        known -= added
+        console.print(f"{added:,} new items added, recommendable from their features")
     console.print(
         f"{known:,} of {listed:,} items in {plain(file)} are in the model "
         f"({len(fitted.items_):,} items); attributes: {plain(', '.join(attributes)) or '(none)'}"

@@ -8,17 +8,23 @@ name, every column becomes an attribute: numbers when every non-empty cell is a 
 
 from __future__ import annotations
 
+import warnings
 from collections import Counter
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
 from unrated.data._columns import ITEM_COLUMNS, NAME_COLUMNS, find_column, require_column
 from unrated.data.ids import IdIndex
+from unrated.data.interactions import Interactions
 from unrated.data.io import _opened
-from unrated.errors import DataError
+from unrated.errors import DataError, DataWarning
+
+#: The column that item names become among the features (:func:`describe`).
+NAME = "name"
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,8 @@ class Catalogue:
     ids: list[str]
     names: list[str] | None
     attributes: dict[str, np.ndarray]
+    #: The column the names came from (a feature of that name for content models).
+    name_column: str | None = None
 
     def aligned(self, items: IdIndex) -> tuple[list[str] | None, dict[str, np.ndarray]]:
         """Names and attributes by position in ``items`` (items not in the file: empty/NaN)."""
@@ -45,6 +53,53 @@ class Catalogue:
             out[at[known]] = values[known]
             attributes[column] = out
         return names, attributes
+
+
+def describe(
+    data: Interactions, catalogue: Catalogue | None, *, complete: bool = True
+) -> tuple[Interactions, dict[str, np.ndarray]]:
+    """``data`` with the catalogue's items too, and the columns that describe every item.
+
+    Items of the catalogue that nobody bought are appended after the data's (positions
+    kept), with no purchases: a model can then recommend them. The columns are the names
+    (under their column's name; from the data: :data:`NAME`) then the catalogue's attributes,
+    by item position. Without a catalogue, only the data's item names (if any).
+
+    Warns (DataWarning) when bought items are missing from a ``complete`` catalogue: they
+    have no attributes. Raises DataError for an id of the wrong kind (text for integer ids).
+    """
+    if catalogue is None:
+        names = {} if data.item_names is None else {NAME: np.asarray(data.item_names, object)}
+        return data, names
+    items, _ = data.items.extended(catalogue.ids, kind="item")
+    listed = np.zeros(len(items), dtype=bool)
+    listed[items.positions(catalogue.ids, kind="item")] = True
+    missing = int((~listed[: len(data.items)]).sum())
+    if missing and complete:
+        warnings.warn(
+            f"{missing:,} of {len(data.items):,} bought items are not in the items file: "
+            "they have no attributes (add them to the file to describe them)",
+            DataWarning,
+            stacklevel=2,
+        )
+    if len(items) > len(data.items):
+        matrix = sp.csr_matrix(
+            (data.matrix.data, data.matrix.indices, data.matrix.indptr),
+            shape=(len(data.users), len(items)),
+        )
+        padded = data.item_names
+        if padded is not None:
+            padded = np.concatenate([padded, np.full(len(items) - len(padded), "", object)])
+        data = replace(data, matrix=matrix, items=items, item_names=padded, columns=None)
+    names_by_item, attributes = catalogue.aligned(data.items)
+    columns: dict[str, np.ndarray] = {}
+    if names_by_item is not None:
+        columns[catalogue.name_column or NAME] = np.asarray(names_by_item, dtype=object)
+    elif data.item_names is not None:
+        columns[NAME] = np.asarray(data.item_names, dtype=object)
+    for column, values in attributes.items():
+        columns[column if column not in columns else f"{column}_"] = values
+    return data, columns
 
 
 def read_catalogue(
@@ -77,7 +132,7 @@ def read_catalogue(
             for column in frame.columns
             if column not in (item, name)
         }
-    return Catalogue(ids, names, attributes)
+    return Catalogue(ids, names, attributes, name)
 
 
 def _attribute(column: pl.Series) -> np.ndarray:

@@ -8,9 +8,11 @@ from typing import Any
 from unrated.errors import InvalidParameterError
 from unrated.models.base import Recommender
 from unrated.models.bpr import BPR
+from unrated.models.content import Content
 from unrated.models.ease import EASE
 from unrated.models.embedding_mf import EmbeddingMF
 from unrated.models.graph_filter import GraphFilter
+from unrated.models.hybrid import Hybrid
 from unrated.models.ials import IALS
 from unrated.models.item_knn import ItemKNN
 from unrated.models.popular import Popular
@@ -31,6 +33,8 @@ MODELS: dict[str, type[Recommender]] = {
         TopFreq,
         TifuKNN,
         RepeatBlend,
+        Content,
+        Hybrid,
     )
 }
 
