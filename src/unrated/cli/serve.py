@@ -60,6 +60,16 @@ def serve(
         bool,
         typer.Option(help="One log line per request: client, method, path, status, ms."),
     ] = True,
+    events: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where POST /events appends purchases (default: MODEL.events.csv); "
+            "'unrated update' reads it."
+        ),
+    ] = None,
+    max_events: Annotated[
+        int, typer.Option(help="Most events held until an update (429 beyond).")
+    ] = 1_000_000,
 ) -> None:
     """Serve MODEL over HTTP (the help above keeps each paragraph on one line)."""
     import uvicorn
@@ -77,6 +87,7 @@ def serve(
     check_int(workers, "workers", "serve")
     check_int(max_k, "max_k", "serve")
     check_int(max_batch, "max_batch", "serve")
+    check_int(max_events, "max_events", "serve")
     check_choice(precompute, "precompute", "serve", PRECOMPUTE_CHOICES)
     if api_key is None and os.environ.get("UNRATED_API_KEY") == "":
         api_key = ""  # set but empty (click reads it as unset): refused as --api-key '' is
@@ -90,6 +101,8 @@ def serve(
         "max_k": max_k,
         "max_batch": max_batch,
         "access_log": access_log,
+        "events": None if events is None else str(events.resolve()),
+        "max_events": max_events,
     }
     # Load (and check) the model here, so a bad file is one line on stderr, not a traceback
     # in the server's log. One worker keeps this copy; several load their own.

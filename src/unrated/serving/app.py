@@ -25,6 +25,7 @@ from unrated._checks import check_choice
 from unrated.serving import schemas
 from unrated.serving.access_log import AccessLog
 from unrated.serving.api_key import ApiKeyGate, check_api_key
+from unrated.serving.events import MAX_EVENTS, EventLog
 from unrated.serving.guards import BodyLimit, add_error_handlers
 from unrated.serving.routes import STATIC, make_router
 from unrated.serving.served import ServedModel
@@ -46,6 +47,8 @@ def create_app(
     max_batch: int = 1000,
     max_body_bytes: int = 1 << 20,
     access_log: bool = False,
+    events: str | os.PathLike[str] | None = None,
+    max_events: int = MAX_EVENTS,
     served: ServedModel | None = None,
     supervisor_pid: int | None = None,
 ) -> FastAPI:
@@ -65,13 +68,21 @@ def create_app(
         max_batch: the most users, or basket items, in one request (422 beyond).
         max_body_bytes: the largest request body (413 beyond).
         access_log: log one line per request (``access_log.AccessLog``).
+        events: the events file of ``POST /events`` (default: the model's path +
+            ``.events.csv``).
+        max_events: the most events held until an update (429 beyond).
         served: an already loaded model (the CLI loads it first to fail early).
         supervisor_pid: with several worker processes, the supervisor to send SIGHUP to on
             ``POST /reload``, so that every worker is replaced in turn.
     """
     wanted = check_api_key(api_key)
     check_choice(precompute, "precompute", "serve", PRECOMPUTE_CHOICES)
-    service = ModelService(Path(model_path), ann=ann, served=served, precompute=precompute)
+    path = Path(model_path)
+    log = EventLog(
+        Path(events) if events else path.with_name(path.name + ".events.csv"),
+        max_events=max_events,
+    )
+    service = ModelService(path, ann=ann, served=served, precompute=precompute, events=log)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -20,6 +20,7 @@ from fastapi.responses import FileResponse, Response
 from unrated._version import __version__
 from unrated.serving import schemas
 from unrated.serving.api_key import api_key_guard
+from unrated.serving.events import Event, EventsFullError
 from unrated.serving.guards import error_response, json_response
 from unrated.serving.service import ModelService
 
@@ -53,6 +54,7 @@ def make_router(
     guard = [Depends(api_key_guard(wanted))] if wanted is not None else []
     KQuery = Annotated[int, Query(ge=1, le=max_k, description="List length.")]
     RecommendRequest, HistoryRequest = schemas.limited_requests(max_k, max_batch)
+    EventsRequest = schemas.limited_events(max_batch)
 
     @router.get("/health", response_model=schemas.Health, tags=["service"])
     async def health() -> Response:
@@ -127,6 +129,7 @@ def make_router(
             exclude_seen=exclude_seen and not include_seen,
             fallback=fallback_popular if fallback is None else fallback,
             because=explain,
+            bought=service.events.new_items([user]),
         )
         return json_response(result[0])
 
@@ -147,8 +150,32 @@ def make_router(
             exclude=body.exclude,
             exclude_seen=body.exclude_seen,
             fallback=fallback_popular if body.fallback is None else body.fallback,
+            bought=service.events.new_items(body.users),
         )
         return json_response({"results": results})
+
+    @router.post(
+        "/events",
+        response_model=schemas.EventsResponse,
+        dependencies=guard,
+        tags=["events"],
+        responses={
+            429: {"description": "The service holds its limit of events: update and reload."},
+        },
+    )
+    async def post_events(request: EventsRequest) -> Response:  # type: ignore[valid-type]
+        """Purchases since the model: written to the events file (fsync'd) before the answer.
+
+        From the next request on, each customer's seen items include them and their list is
+        folded in from their history plus these items (a new customer gets one too).
+        """
+        body = cast(schemas.EventsRequest, request)
+        events = [Event(e.user, e.item, e.weight, e.timestamp) for e in body.events]
+        try:
+            await run_in_threadpool(service.events.append, events)
+        except EventsFullError as full:
+            return error_response(429, "too many events held", str(full))
+        return json_response({"accepted": len(events), "held": service.events.count})
 
     @router.post(
         "/recommend/history",

@@ -226,6 +226,47 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+#: An id in the events file: any text but a NUL (which no data file may hold), or an int.
+EventId = Annotated[
+    Annotated[StrictStr, Field(pattern=r"^[^\x00]*$")] | StrictInt,
+    Field(union_mode="left_to_right"),
+]
+
+
+class EventIn(_Strict):
+    """One purchase: a user (known or new) bought an item."""
+
+    user: EventId
+    item: EventId
+    weight: float = Field(default=1.0, gt=0, allow_inf_nan=False, description="How much.")
+    timestamp: float | None = Field(
+        default=None, allow_inf_nan=False, description="Unix seconds (default: now)."
+    )
+
+
+class EventsRequest(_Strict):
+    """Purchases since the model was fitted (at most the batch limit per request)."""
+
+    events: list[EventIn] = Field(min_length=1)
+
+
+class EventsResponse(_Strict):
+    """What was written (and fsync'd) to the events file."""
+
+    accepted: int
+    held: int = Field(description="Events in the events file: bought since the model.")
+
+
+def limited_events(max_batch: int) -> type[EventsRequest]:
+    """EventsRequest with the server's limit on events per request (in the schema too)."""
+    return create_model(
+        "EventsRequest",
+        __base__=EventsRequest,
+        __doc__=EventsRequest.__doc__,
+        events=(list[EventIn], Field(min_length=1, max_length=max_batch)),
+    )
+
+
 def limited_requests(
     max_k: int, max_batch: int
 ) -> tuple[type[RecommendRequest], type[HistoryRequest]]:

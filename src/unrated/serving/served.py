@@ -15,6 +15,7 @@ from typing import Any
 
 import numba
 import numpy as np
+import scipy.sparse as sp
 
 from unrated.errors import InvalidParameterError
 from unrated.modelfile import load_model, read_metadata
@@ -85,6 +86,7 @@ class ServedModel:
         exclude_seen: bool = True,
         fallback: bool = False,
         because: bool = False,
+        bought: list[dict[str, float] | None] | None = None,
     ) -> list[Payload]:
         """One ``{"user", "items", "fallback"}`` per user, in order.
 
@@ -93,14 +95,27 @@ class ServedModel:
         Unknown ``exclude`` ids are ignored: they could not be recommended anyway. Without
         ``exclude_seen`` (re-buys allowed) each item of a known user says how much they
         bought it (``"bought"``: their training weight; null for an item new to them).
+        ``bought``: per user, items bought since the model was fitted (``POST /events``):
+        such a user, known or new, is ranked from their history plus those items (fold-in).
         """
         _one_thread()
         positions = self.model.users_.positions(users, kind="user", missing="mark")
-        if not fallback and (positions < 0).any():
-            self.model.users_.positions(users, kind="user")  # raises, naming the unknown ids
+        fresh = np.array([extra is not None for extra in bought or [None] * len(users)], bool)
+        if not fallback and ((positions < 0) & ~fresh).any():
+            unknown = [user for user, new in zip(users, fresh.tolist(), strict=True) if not new]
+            self.model.users_.positions(unknown, kind="user")  # raises, naming the unknown ids
         blocked = self._blocked(exclude or [])
-        known = np.flatnonzero(positions >= 0)
+        known = np.flatnonzero((positions >= 0) & ~fresh)
         lists: list[list[Payload]] = [[] for _ in users]
+        if fresh.any():
+            folded = np.flatnonzero(fresh)
+            extras = [extra for extra in bought or [] if extra is not None]
+            rows = self._histories_with(positions[folded], extras)
+            idx, scores = self.model.rank_positions(
+                rows, k, exclude_seen=exclude_seen, blocked=blocked
+            )
+            for row, place in enumerate(folded.tolist()):
+                lists[place] = self._items(idx[row], scores[row])
         if len(known):
             idx, scores = self._rank_known(positions[known], k, blocked, exclude_seen)
             for row, place in enumerate(known.tolist()):
@@ -110,16 +125,44 @@ class ServedModel:
                 )
                 if not exclude_seen:
                     self._add_bought(lists[place], user_idx, idx[row])
-        popular = self._popular(k, blocked) if len(known) < len(users) else []
+        answered = (positions >= 0) | fresh
+        popular = self._popular(k, blocked) if not answered.all() else []
         canonical = self.model.users_.ids[np.maximum(positions, 0)].tolist() if len(users) else []
         return [
             {
                 "user": canonical[place] if position >= 0 else user,  # as the model writes it
-                "items": lists[place] if position >= 0 else popular,
-                "fallback": None if position >= 0 else "popular",
+                "items": lists[place] if ok else popular,
+                "fallback": None if ok else "popular",
             }
-            for place, (user, position) in enumerate(zip(users, positions.tolist(), strict=True))
+            for place, (user, position, ok) in enumerate(
+                zip(users, positions.tolist(), answered.tolist(), strict=True)
+            )
         ]
+
+    def _histories_with(
+        self, user_idx: np.ndarray, bought: list[dict[str, float]]
+    ) -> sp.csr_matrix:
+        """Rows of training history (none for a new user, position -1) plus items bought since."""
+        items = self.model.items_
+        rows, cols, weights = [], [], []
+        seen = self.model.seen_
+        for row, (user, extra) in enumerate(zip(user_idx.tolist(), bought, strict=True)):
+            if user >= 0:
+                start, stop = seen.indptr[user], seen.indptr[user + 1]
+                cols += seen.indices[start:stop].tolist()
+                weights += seen.data[start:stop].tolist()
+                rows += [row] * (stop - start)
+            at = items.positions(list(extra), kind="item", missing="mark")
+            for position, weight in zip(at.tolist(), extra.values(), strict=True):
+                if position >= 0:  # a product the model does not know yet is left out
+                    rows.append(row)
+                    cols.append(position)
+                    weights.append(weight)
+        matrix = sp.csr_matrix(
+            (np.asarray(weights, np.float32), (rows, cols)), shape=(len(bought), len(items))
+        )
+        matrix.sum_duplicates()
+        return matrix
 
     def recommend_basket(
         self, items: list[Any], k: int, *, exclude_seen: bool = True, fallback: bool = False

@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import HTTPException
 from fastapi.concurrency import run_in_threadpool
 
+from unrated.serving.events import EventLog
 from unrated.serving.served import ServedModel, load_served
 
 logger = logging.getLogger("uvicorn.error")
@@ -23,9 +24,17 @@ class ModelService:
     """The model being served, and how to replace it without failing a request."""
 
     def __init__(
-        self, path: Path, *, ann: bool, served: ServedModel | None, precompute: str = "auto"
+        self,
+        path: Path,
+        *,
+        ann: bool,
+        served: ServedModel | None,
+        precompute: str = "auto",
+        events: EventLog | None = None,
     ) -> None:
         self.path, self.ann, self.precompute = path, ann, precompute
+        #: Purchases since the model (``POST /events``), shared by every model served.
+        self.events = events or EventLog(path.with_name(path.name + ".events.csv"))
         self._served = served
         self._lock: asyncio.Lock | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
