@@ -40,11 +40,13 @@ def split_command(
             help="holdout: random 20% per user (≥5 items); last: each user's "
             "latest item; time: the latest 20% of the log; basket: each customer's last "
             "basket (customers with ≥2 baskets; train.csv keeps the lines, with their "
-            "baskets and times)."
+            "baskets and times); new-items: products first sold in the last --days days, "
+            "with every purchase of them."
         ),
     ] = "holdout",
     fraction: Annotated[float, typer.Option(help="Share held out (holdout, time).")] = 0.2,
     seed: Annotated[int, typer.Option(help="Random seed (holdout).")] = 0,
+    days: Annotated[float, typer.Option(help="How new a product is new (new-items).")] = 30.0,
     user_col: UserCol = None,
     item_col: ItemCol = None,
     time_col: TimeCol = None,
@@ -67,7 +69,7 @@ def split_command(
     interactions = read_data(
         source, user_col, item_col, time_col, weight_col, basket_col=basket_col, clean=clean
     )
-    split = split_data(interactions, protocol, fraction=fraction, seed=seed)
+    split = split_data(interactions, protocol, fraction=fraction, seed=seed, days=days)
     out.mkdir(parents=True, exist_ok=True)
     lines = split.train.events is not None and protocol == "basket"
     train = events_to_frame(split.train) if lines else interactions_to_frame(split.train)

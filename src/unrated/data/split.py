@@ -18,7 +18,7 @@ from unrated.data.ids import IdIndex
 from unrated.data.interactions import Interactions, build_interactions
 from unrated.errors import DataError
 
-PROTOCOLS = ("holdout", "last", "time", "basket")
+PROTOCOLS = ("holdout", "last", "time", "basket", "new-items")
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,8 +160,14 @@ def split_basket(data: Interactions, *, min_baskets: int = 2) -> Split:
     return Split(fitted, held, name, every.nnz - held.nnz)
 
 
-def split_data(data: Interactions, protocol: str, *, fraction: float = 0.2, seed: int = 0) -> Split:
-    """Split by protocol name: "holdout", "last", "time" or "basket"."""
+def split_data(
+    data: Interactions, protocol: str, *, fraction: float = 0.2, seed: int = 0, days: float = 30.0
+) -> Split:
+    """Split by protocol name: "holdout", "last", "time", "basket" or "new-items" (``days``)."""
+    if protocol == "new-items":
+        from unrated.data.new_items import split_new_items  # it imports Split from here
+
+        return split_new_items(data, days=days)
     if protocol == "basket":
         return split_basket(data)
     if protocol == "holdout":
