@@ -64,6 +64,9 @@ REBUY: list[Entry] = [
     ("ials:confidence=log", None, True),
     ("ials:confidence=log", 90.0, True),
     ("ease", None, True),
+    ("tifu-knn", None, True),
+    ("repeat:base=ials", None, True),
+    ("repeat:base=ease", None, True),
 ]
 QUANTITY: list[Entry] = [("top-freq", None, False), ("ials:confidence=log", None, False)]
 EXCLUDED: list[Entry] = [
@@ -72,6 +75,7 @@ EXCLUDED: list[Entry] = [
     ("item-knn", None, True),
     ("ials", None, True),
     ("ease", None, True),
+    ("tifu-knn", None, True),
 ]
 
 
