@@ -58,8 +58,9 @@ class Interactions:
             interacted with the item (any unit; only order matters).
         columns: the columns read from a file or frame (None for a matrix or derived data).
         events: the lines themselves, in baskets, when the data has a basket or a time
-            column (see :mod:`unrated.data.events`); None otherwise and for derived data
-            (splits, re-indexed data). Models fit on ``matrix`` alone.
+            column (see :mod:`unrated.data.events`); None otherwise and for re-indexed
+            data. A split's train keeps the lines of its pairs; its test has none. Models
+            fit on ``matrix`` alone.
         item_names: display names by item position, from a name column of the file
             (``description``, ``product_name``, ...); None when it has none.
     """
