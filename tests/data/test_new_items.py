@@ -97,3 +97,22 @@ def test_cli_split_writes_the_new_products_purchases_to_test(tmp_path: Path) -> 
     train = pl.read_csv(tmp_path / "s" / "train.csv")
     test = pl.read_csv(tmp_path / "s" / "test.csv")
     assert "cup" not in train["item_id"].to_list() and set(test["item_id"]) == {"cup"}
+
+
+def test_cli_compare_ranks_new_products_with_an_items_file(tmp_path: Path) -> None:
+    log_path, items_path = tmp_path / "log.csv", tmp_path / "items.csv"
+    pl.DataFrame(LOG, schema=["user_id", "item_id", "day"], orient="row").with_columns(
+        timestamp=pl.col("day") * DAY
+    ).drop("day").write_csv(log_path)
+    items_path.write_text(
+        "item_id,title\nmug,white ceramic mug\nhose,green garden hose\ncup,white ceramic cup\n"
+        "vase,blue glass vase\n"  # in the shop, never sold: ranked too
+    )
+    args = ["compare", log_path, "--protocol", "new-items", "--days", "15", "-k", "1"]
+    result = run_cli(
+        *args, "--models", "content,hybrid", "--items", items_path, "--bootstrap", "10"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "new-items(1 products first sold in the last 15 days" in result.stdout
+    rows = [line for line in result.stdout.splitlines() if line.startswith(("│ 1 │", "│ 2 │"))]
+    assert len(rows) == 2 and all("1.0000" in row for row in rows), result.stdout

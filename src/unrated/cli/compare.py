@@ -56,8 +56,20 @@ def compare_command(
     ] = None,
     protocol: Annotated[
         str,
-        typer.Option(help="How to split TRAIN when no TEST is given: holdout, last, time, basket."),
+        typer.Option(
+            help="How to split TRAIN when no TEST is given: holdout, last, time, basket, "
+            "new-items (products first sold in the last --days days)."
+        ),
     ] = "holdout",
+    days: Annotated[float, typer.Option(help="How new a product is new (new-items).")] = 30.0,
+    items: Annotated[
+        Path | None,
+        typer.Option(
+            "--items",
+            help="Items file whose other columns describe the products, for content and "
+            "hybrid models; its products nobody bought are ranked too.",
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed of the split and the bootstrap.")] = 0,
     bootstrap: Annotated[int, typer.Option(help="Bootstrap resamples for intervals.")] = 1000,
     sampled: Annotated[
@@ -78,6 +90,7 @@ def compare_command(
     """Fit each model on the same split, evaluate on the full catalogue, and rank them."""
     from dataclasses import replace
 
+    from unrated.data.catalogue import describe, read_catalogue
     from unrated.data.interactions import reindex
     from unrated.data.split import PROTOCOLS, Split, split_data
     from unrated.evaluation.compare import compare, default_specs
@@ -90,8 +103,11 @@ def compare_command(
     source = data_source(train, query, table, password_env)
     columns = (user_col, item_col, time_col, weight_col)
     data = read_data(source, *columns, basket_col=basket_col, clean=clean)
+    catalogue = None if items is None else read_catalogue(items)
+    if catalogue is not None:  # every model ranks the products nobody bought too
+        data = describe(data, catalogue, complete=False)[0]
     if test is None:
-        split = split_data(data, protocol, seed=seed)
+        split = split_data(data, protocol, seed=seed, days=days)
     else:
         held_out = read_data(test, *columns, basket_col=basket_col, clean=clean)
         aligned, dropped = reindex(held_out, data.users, data.items)
@@ -112,6 +128,7 @@ def compare_command(
                 0 if position == 0 else 1, info=f"fitting {spec}"
             ),
             include_seen=include_seen,
+            items=catalogue,
         )
         advance(1)
     comparison.sources.update(train=str(source), test=None if test is None else str(test))

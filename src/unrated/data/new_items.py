@@ -42,7 +42,7 @@ def split_new_items(data: Interactions, *, days: float = 30.0) -> Split:
     first_sold = np.full(data.n_items, np.inf)
     np.minimum.at(first_sold, coo.col, times)
     cutoff = float(times.max()) - days * SECONDS_PER_DAY
-    new = first_sold >= cutoff
+    new = np.isfinite(first_sold) & (first_sold >= cutoff)
     if not new.any() or new.all():
         which = "no product was" if not new.any() else "every product was"
         raise DataError(f"{which} first sold in the last {days:g} days: nothing to hold out")

@@ -16,6 +16,7 @@ import polars as pl
 
 from unrated._memory import PeakMemory
 from unrated._version import __version__
+from unrated.data.catalogue import Catalogue
 from unrated.data.ids import IdIndex
 from unrated.data.interactions import Interactions
 from unrated.data.split import Split
@@ -30,6 +31,8 @@ from unrated.evaluation.stats import (
     bootstrap_interval,
     paired_test,
 )
+from unrated.models.content import Content
+from unrated.models.hybrid import Hybrid
 from unrated.models.registry import MODELS, make_model, parse_spec
 
 #: Users in the untimed warm-up fit that compiles a model's kernels before the timed one.
@@ -139,6 +142,7 @@ def compare(
     sampled: int = 0,
     on_model: Callable[[str, int], None] | None = None,
     include_seen: bool = False,
+    items: Catalogue | None = None,
 ) -> Comparison:
     """Fit each spec on ``split.train``, evaluate on ``split.test``, and rank the models.
 
@@ -155,6 +159,8 @@ def compare(
         on_model: called with (spec, position) before each model is fitted (progress).
         include_seen: rank each user's training items too (re-buys allowed) and report
             the repeat/explore split (see :mod:`unrated.evaluation.repeat`).
+        items: a catalogue for the models that describe items by features (content,
+            hybrid); its items nobody bought are ranked too.
     """
     if not specs:
         raise InvalidParameterError("compare needs at least one model spec")
@@ -171,7 +177,10 @@ def compare(
         _return_freed_memory()
         with PeakMemory() as peak:
             started = time.perf_counter()
-            model.fit(split.train)
+            if isinstance(model, Content | Hybrid):
+                model.fit(split.train, items=items)
+            else:
+                model.fit(split.train)
             fit_seconds = time.perf_counter() - started
         report = evaluate(model, split, k=ks, curve=curve, include_seen=include_seen)
         extra = sampled_metrics(model, split.test, negatives=sampled) if sampled else None
