@@ -8,6 +8,7 @@ from __future__ import annotations
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from tests.counts import count
 from tests.serving.conftest import Server
@@ -32,6 +33,12 @@ def test_generated_requests_get_documented_answers(shop_server: Server) -> None:
         )
         def check(case: schemathesis.Case) -> None:
             count("requests: schemathesis")
-            case.call_and_validate(base_url=shop_server.base, timeout=10)
+            # A condition's grammar and its attribute's name are beyond the schema: a valid
+            # request with one may get a 422 (still never a 500 or an undocumented answer).
+            conditions = (case.query or {}).get("where") or (
+                case.body.get("where") if isinstance(case.body, dict) else None
+            )
+            excluded = [positive_data_acceptance] if conditions else None
+            case.call_and_validate(base_url=shop_server.base, timeout=10, excluded_checks=excluded)
 
         check()

@@ -30,6 +30,28 @@ STATIC = Path(__file__).parent / "static"
 UserQuery = Annotated[str, Query(min_length=1, max_length=1000, description="A user id.")]
 ItemQuery = Annotated[str, Query(min_length=1, max_length=1000, description="An item id.")]
 
+ExcludeQuery = Annotated[
+    list[str], Query(description="Item ids to leave out (repeat, or separate by commas).")
+]
+OnlyQuery = Annotated[
+    list[str] | None,
+    Query(description="List only these item ids (repeat, or separate by commas)."),
+]
+WhereQuery = Annotated[
+    list[str],
+    Query(
+        max_length=20,
+        description="Conditions on item attributes, all to hold: COLUMN=VALUE, !=, <, <=, "
+        ">, >= (e.g. category=Kitchen, price<20; repeat for more).",
+    ),
+]
+
+
+def _ids(values: list[str] | None) -> list[str] | None:
+    """Ids given as repeated parameters or separated by commas."""
+    return None if values is None else [p for value in values for p in value.split(",") if p]
+
+
 _PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:",
     "X-Content-Type-Options": "nosniff",
@@ -104,9 +126,9 @@ def make_router(
     async def recommend(
         user: UserQuery,
         k: KQuery = 10,
-        exclude: Annotated[
-            list[str], Query(description="Item ids to leave out (repeat, or separate by commas).")
-        ] = [],  # noqa: B006 (FastAPI copies defaults)
+        exclude: ExcludeQuery = [],  # noqa: B006 (FastAPI copies defaults)
+        only: OnlyQuery = None,
+        where: WhereQuery = [],  # noqa: B006
         exclude_seen: bool = True,
         fallback: Annotated[
             bool | None, Query(description="Popular items for unknown users.")
@@ -121,11 +143,12 @@ def make_router(
         ] = False,
     ) -> Response:
         """Top-k items for one known user (seen items left out unless include_seen)."""
-        excluded = [part for value in exclude for part in value.split(",") if part]
         result = service.current.recommend_users(
             [user],
             k,
-            exclude=excluded,
+            exclude=_ids(exclude),
+            only=_ids(only),
+            where=where,
             exclude_seen=exclude_seen and not include_seen,
             fallback=fallback_popular if fallback is None else fallback,
             because=explain,
@@ -151,6 +174,8 @@ def make_router(
             exclude_seen=body.exclude_seen,
             fallback=fallback_popular if body.fallback is None else body.fallback,
             bought=service.events.new_items(body.users),
+            only=body.only,
+            where=body.where,
         )
         return json_response({"results": results})
 
@@ -195,15 +220,26 @@ def make_router(
             body.k,
             exclude_seen=body.exclude_seen,
             fallback=fallback_popular if body.fallback is None else body.fallback,
+            exclude=body.exclude,
+            only=body.only,
+            where=body.where,
         )
         return json_response(result)
 
     @router.get(
         "/similar", response_model=schemas.SimilarResponse, dependencies=guard, tags=["recommend"]
     )
-    async def similar(item: ItemQuery, k: KQuery = 10) -> Response:
+    async def similar(
+        item: ItemQuery,
+        k: KQuery = 10,
+        exclude: ExcludeQuery = [],  # noqa: B006
+        only: OnlyQuery = None,
+        where: WhereQuery = [],  # noqa: B006
+    ) -> Response:
         """The items most similar to one item ("bought X also bought")."""
-        return json_response(service.current.similar(item, k))
+        return json_response(
+            service.current.similar(item, k, exclude=_ids(exclude), only=_ids(only), where=where)
+        )
 
     @router.get("/users", response_model=schemas.UserList, dependencies=guard, tags=["catalogue"])
     async def list_users(

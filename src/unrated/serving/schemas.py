@@ -15,6 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, create_
 
 Id = Annotated[StrictStr | StrictInt, Field(union_mode="left_to_right")]
 Fallback = Literal["popular"] | None
+ONLY = "If given, list only these item ids."
+WHERE = (
+    "Conditions on item attributes, all to hold: COLUMN=VALUE, !=, <, <=, >, >= "
+    "(e.g. category=Kitchen, price<20)."
+)
 HISTORY_ITEMS = (
     "Item ids (at least one); unknown ones are dropped and counted. With no known item: "
     "404, unless fallback."
@@ -66,6 +71,8 @@ class RecommendRequest(_Strict):
     users: list[Id] = Field(min_length=1, description="User ids (at most the batch limit).")
     k: int = Field(default=10, ge=1, description="List length (at most the k limit).")
     exclude: list[Id] = Field(default_factory=list, description="Item ids to leave out.")
+    only: list[Id] | None = Field(default=None, description=ONLY)
+    where: list[str] = Field(default_factory=list, max_length=20, description=WHERE)
     exclude_seen: bool = Field(default=True, description="Leave out what each user has.")
     fallback: bool | None = Field(
         default=None,
@@ -86,6 +93,9 @@ class HistoryRequest(_Strict):
     items: list[Id] = Field(min_length=1, description=HISTORY_ITEMS)
     k: int = Field(default=10, ge=1, description="List length (at most the k limit).")
     exclude_seen: bool = Field(default=True, description="Leave out the basket's items.")
+    exclude: list[Id] = Field(default_factory=list, description="Item ids to leave out.")
+    only: list[Id] | None = Field(default=None, description=ONLY)
+    where: list[str] = Field(default_factory=list, max_length=20, description=WHERE)
     fallback: bool | None = Field(
         default=None,
         description="A basket with no known item gets the most popular items instead of a "

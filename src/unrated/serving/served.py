@@ -20,6 +20,7 @@ import scipy.sparse as sp
 from unrated.errors import InvalidParameterError
 from unrated.modelfile import load_model, read_metadata
 from unrated.models.base import Recommender
+from unrated.models.rules import items_allowed
 from unrated.serving.ann import AnnIndex, build_ann
 from unrated.serving.top_lists import TopLists, for_model
 
@@ -87,6 +88,8 @@ class ServedModel:
         fallback: bool = False,
         because: bool = False,
         bought: list[dict[str, float] | None] | None = None,
+        only: list[Any] | None = None,
+        where: list[str] | None = None,
     ) -> list[Payload]:
         """One ``{"user", "items", "fallback"}`` per user, in order.
 
@@ -97,6 +100,8 @@ class ServedModel:
         bought it (``"bought"``: their training weight; null for an item new to them).
         ``bought``: per user, items bought since the model was fitted (``POST /events``):
         such a user, known or new, is ranked from their history plus those items (fold-in).
+        ``only`` (item ids) and ``where`` (conditions on item attributes) as in
+        :meth:`Recommender.recommend`.
         """
         _one_thread()
         positions = self.model.users_.positions(users, kind="user", missing="mark")
@@ -104,7 +109,7 @@ class ServedModel:
         if not fallback and ((positions < 0) & ~fresh).any():
             unknown = [user for user, new in zip(users, fresh.tolist(), strict=True) if not new]
             self.model.users_.positions(unknown, kind="user")  # raises, naming the unknown ids
-        blocked = self._blocked(exclude or [])
+        blocked = self._blocked(exclude or [], only, where)
         known = np.flatnonzero((positions >= 0) & ~fresh)
         lists: list[list[Payload]] = [[] for _ in users]
         if fresh.any():
@@ -165,7 +170,15 @@ class ServedModel:
         return matrix
 
     def recommend_basket(
-        self, items: list[Any], k: int, *, exclude_seen: bool = True, fallback: bool = False
+        self,
+        items: list[Any],
+        k: int,
+        *,
+        exclude_seen: bool = True,
+        fallback: bool = False,
+        exclude: list[Any] | None = None,
+        only: list[Any] | None = None,
+        where: list[str] | None = None,
     ) -> Payload:
         """Recommendations for a new visitor from the items in their basket (fold-in).
 
@@ -176,7 +189,11 @@ class ServedModel:
         """
         _one_thread()
         recs = self.model.recommend_history(
-            [items], k=k, exclude_seen=exclude_seen, fallback="popular" if fallback else None
+            [items],
+            k=k,
+            exclude_seen=exclude_seen,
+            fallback="popular" if fallback else None,
+            **self._rules(exclude, only, where),
         )
         return {
             "items": self._items(recs.item_idx[0], recs.scores[0]),
@@ -184,10 +201,18 @@ class ServedModel:
             "fallback": "popular" if recs.fallback[0] else None,
         }
 
-    def similar(self, item: Any, k: int) -> Payload:
-        """The ``k`` items most similar to ``item`` (never itself)."""
+    def similar(
+        self,
+        item: Any,
+        k: int,
+        *,
+        exclude: list[Any] | None = None,
+        only: list[Any] | None = None,
+        where: list[str] | None = None,
+    ) -> Payload:
+        """The ``k`` items most similar to ``item`` (never itself), rules as for users."""
         _one_thread()
-        recs = self.model.similar_items([item], k=k)
+        recs = self.model.similar_items([item], k=k, **self._rules(exclude, only, where))
         item_idx = self.model.items_.positions([item], kind="item")
         return {
             "item": self.model.items_.ids[item_idx].tolist()[0],
@@ -245,14 +270,37 @@ class ServedModel:
         return self._refs(hits[order])
 
     # ------------------------------------------------------------------ internals
-    def _blocked(self, items: list[Any]) -> np.ndarray | None:
-        """The mask of the known ``items`` (None when there are none)."""
-        if not items:
+    def _blocked(
+        self, items: list[Any], only: list[Any] | None = None, where: list[str] | None = None
+    ) -> np.ndarray | None:
+        """The items no list may hold (None when no rule applies).
+
+        The known ``items``; all but the known ``only`` ones, when given; those failing a
+        ``where`` condition.
+        """
+        if not items and only is None and not where:
             return None
-        positions = self.model.items_.positions(items, kind="item", missing="mark")
-        blocked = np.zeros(self.n_items, dtype=bool)
-        blocked[positions[positions >= 0]] = True
+        rules = self._rules(items, only, where)
+        blocked = ~items_allowed(rules["where"] or [], self.model.item_attributes_, self.n_items)
+        blocked[self.model.items_.positions(rules["exclude"] or [], kind="item")] = True
+        if only is not None:
+            allowed = np.zeros(self.n_items, dtype=bool)
+            allowed[self.model.items_.positions(rules["candidates"], kind="item")] = True
+            blocked |= ~allowed
         return blocked
+
+    def _rules(
+        self, exclude: list[Any] | None, only: list[Any] | None, where: list[str] | None
+    ) -> dict[str, Any]:
+        """The model's rule arguments, with item ids it does not know left out."""
+
+        def known(ids: list[Any] | None) -> list[Any] | None:
+            if ids is None:
+                return None
+            positions = self.model.items_.positions(ids, kind="item", missing="mark")
+            return [item for item, at in zip(ids, positions.tolist(), strict=True) if at >= 0]
+
+        return {"exclude": known(exclude), "candidates": known(only), "where": where or None}
 
     def _rank_known(
         self, user_idx: np.ndarray, k: int, blocked: np.ndarray | None, exclude_seen: bool
