@@ -40,10 +40,10 @@ def free_port() -> int:
 
 
 def start_server(
-    model: str, port: int, workers: int, precompute: str, log: IO[bytes]
+    model: str, port: int, workers: int, precompute: str, log: IO[bytes], extra: list[str]
 ) -> subprocess.Popen[bytes]:
     command = [sys.executable, "-m", "unrated", "serve", model, "--port", str(port)]
-    command += ["--workers", str(workers), "--precompute", precompute]
+    command += ["--workers", str(workers), "--precompute", precompute, *extra]
     return subprocess.Popen(  # noqa: S603 (our own command line)
         command, stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy()
     )
@@ -95,6 +95,18 @@ class Connection:
     async def get(self, target: str) -> tuple[int, bytes]:
         """Send one GET; return the status code and the body."""
         self.writer.write(f"GET {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+        return await self._response()
+
+    async def post(self, target: str, body: bytes) -> tuple[int, bytes]:
+        """Send one POST of a JSON body; return the status code and the body."""
+        head = (
+            f"POST {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        )
+        self.writer.write(head.encode() + body)
+        return await self._response()
+
+    async def _response(self) -> tuple[int, bytes]:
         head = await self.reader.readuntil(b"\r\n\r\n")
         status = int(head[9:12])
         length = 0
@@ -108,8 +120,46 @@ class Connection:
         self.writer.close()
 
 
+async def post_events(
+    port: int, users: list[str], items: list[str], *, events: int, clients: int
+) -> tuple[int, int, list[float]]:
+    """``events`` POST /events of one purchase each from ``clients`` connections.
+
+    Returns (acknowledged, errors, latencies in s).
+    """
+    remaining, acknowledged, errors = events, 0, 0
+    latencies: list[float] = []
+
+    async def client(seed: int) -> None:
+        nonlocal remaining, acknowledged, errors
+        rng = random.Random(1000 + seed)  # noqa: S311 (picks test purchases)
+        connection = await Connection.open(port)
+        try:
+            while remaining > 0:
+                remaining -= 1
+                event = {"user": rng.choice(users), "item": rng.choice(items)}
+                body = json.dumps({"events": [event]}).encode()
+                started = time.perf_counter()
+                status, _ = await connection.post("/events", body)
+                latencies.append(time.perf_counter() - started)
+                acknowledged += status == 200
+                errors += status != 200
+        finally:
+            connection.close()
+
+    await asyncio.gather(*(client(seed) for seed in range(clients)))
+    return acknowledged, errors, latencies
+
+
 async def load(
-    port: int, users: list[str], *, requests: int, concurrency: int, seconds: float, k: int
+    port: int,
+    users: list[str],
+    *,
+    requests: int,
+    concurrency: int,
+    seconds: float,
+    k: int,
+    query: str = "",
 ) -> tuple[list[float], int, float]:
     """Send ``requests`` GETs over ``concurrency`` connections; (latencies s, errors, wall s)."""
     latencies: list[float] = []
@@ -127,7 +177,7 @@ async def load(
             started = time.perf_counter()
             try:
                 status, body = await asyncio.wait_for(
-                    connection.get(f"/recommend?user={user}&k={k}"), timeout=10.0
+                    connection.get(f"/recommend?user={user}&k={k}{query}"), timeout=10.0
                 )
                 ok = status == 200 and len(json.loads(body)["items"]) == k
             except (TimeoutError, OSError, asyncio.IncompleteReadError, ValueError):
@@ -184,39 +234,70 @@ def main() -> None:
         default="auto",
         help="the server's option; the load starts once its top lists are ready",
     )
+    parser.add_argument(
+        "--where", action="append", default=[], help="a rule sent with every GET (repeatable)"
+    )
+    parser.add_argument(
+        "--events", type=int, default=0, help="POST /events of one purchase each, during the load"
+    )
+    parser.add_argument("--event-clients", type=int, default=8)
     args = parser.parse_args()
 
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    query = "".join(f"&where={quote(rule)}" for rule in args.where)
     # The server's output goes to a temporary file, shown if it fails to start.
-    with tempfile.TemporaryFile() as log:
-        server = start_server(args.model, port, args.workers, args.precompute, log)
+    with tempfile.TemporaryFile() as log, tempfile.TemporaryDirectory() as folder:
+        events_file = Path(folder) / "events.csv"
+        server = start_server(
+            args.model, port, args.workers, args.precompute, log, ["--events", str(events_file)]
+        )
         try:
             health = wait_ready(base, server, log)
             top_lists_seconds = wait_top_lists(base)
             users = users_of(base, int(str(health["users"])))
+            items = [i["item"] for i in httpx.get(base + "/items?limit=100").json()["items"]]
             asyncio.run(  # warm up every worker
-                load(port, users, requests=2000, concurrency=args.concurrency, seconds=10, k=args.k)
+                load(
+                    port,
+                    users,
+                    requests=2000,
+                    concurrency=args.concurrency,
+                    seconds=10,
+                    k=args.k,
+                    query=query,
+                )
             )
             load_before = os.getloadavg()
-            latencies, errors, wall = asyncio.run(
-                load(
+
+            async def both() -> tuple[tuple[list[float], int, float], tuple[int, int, list[float]]]:
+                gets = load(
                     port,
                     users,
                     requests=args.requests,
                     concurrency=args.concurrency,
                     seconds=args.seconds,
                     k=args.k,
+                    query=query,
                 )
+                posts = post_events(
+                    port, users, items, events=args.events, clients=args.event_clients
+                )
+                return await asyncio.gather(gets, posts)
+
+            (latencies, errors, wall), (acknowledged, post_errors, post_latencies) = asyncio.run(
+                both()
             )
             memory = resident_mib(server.pid)
         finally:
-            server.terminate()
+            server.kill()  # no clean shutdown: the events file must hold what was acknowledged
             server.wait(timeout=30)
+        written = max(0, len(events_file.read_text().splitlines()) - 1) if args.events else 0
     ms = np.asarray(latencies) * 1e3
     print(
         f"model {health['model']} ({health['users']:,} users × {health['items']:,} items), "
         f"{args.workers} worker(s), {args.concurrency} connections, k={args.k}"
+        + (f", rules {' '.join(args.where)}" if args.where else "")
     )
     print(f"server resident memory (all processes): {memory:,.0f} MiB")
     if top_lists_seconds is not None:
@@ -225,8 +306,17 @@ def main() -> None:
     print(
         f"{len(ms):,} requests in {wall:.1f} s: {len(ms) / wall:,.0f} req/s; latency ms "
         f"p50 {np.percentile(ms, 50):.2f}, p90 {np.percentile(ms, 90):.2f}, "
-        f"p99 {np.percentile(ms, 99):.2f}, max {ms.max():.2f}; errors {errors}"
+        f"p99 {np.percentile(ms, 99):.2f}, max {ms.max():.2f}; errors (not 200 with k items) "
+        f"{errors}"
     )
+    if args.events:
+        post_ms = np.asarray(post_latencies) * 1e3
+        print(
+            f"POST /events from {args.event_clients} clients: {acknowledged:,} acknowledged, "
+            f"{post_errors} errors, p50 {np.percentile(post_ms, 50):.2f} ms, p99 "
+            f"{np.percentile(post_ms, 99):.2f} ms; after kill -9 the events file holds "
+            f"{written:,} events"
+        )
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import unrated as ur
-from tests.serving.conftest import Server, launch, stop
+from tests.serving.conftest import Server, StartServer, launch, stop
 from unrated.data.catalogue import read_catalogue
 from unrated.data.sample_shop import make_sample_shop
 from unrated.modelfile import save_model
@@ -92,3 +92,29 @@ def test_hostile_conditions_are_422_never_500(
         assert answer.status_code in (200, 422), answer.text
         if answer.status_code == 422:
             assert answer.json()["error"] == "InvalidParameterError"
+
+
+def test_put_items_replaces_attributes_and_reloads(
+    start_server: StartServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    folder = tmp_path_factory.mktemp("put")
+    shop = make_sample_shop(customers=100, products=40, seed=3)
+    model = ur.ItemKNN(neighbors=20).fit(shop.purchases)
+    save_model(model, folder / "m.unrated")
+    server = start_server(folder / "m.unrated", env={"UNRATED_API_KEY": "k3y"})
+    key = {"X-API-Key": "k3y"}
+    with httpx.Client(base_url=server.base, headers=key) as client:
+        user = client.get("/users", params={"limit": 1}).json()["users"][0]
+        before = client.get("/recommend", params={"user": user, "where": "shelf=top"})
+        assert before.status_code == 422 and "no item attribute 'shelf'" in before.text
+        table = "item_id,shelf\nP0001,top\nP0002,top\nP0003,bottom\n"
+        put = client.put("/items", content=table, headers={"Content-Type": "text/csv"})
+        assert put.status_code == 200 and put.json()["generation"] == 2
+        after = client.get("/recommend", params={"user": user, "k": 5, "where": "shelf=top"})
+        assert after.status_code == 200, after.text
+        assert set(items_of(after.json())) <= {"P0001", "P0002"}
+        bad = client.put("/items", content="no,ids\n1,2\n", headers={"Content-Type": "text/csv"})
+        assert bad.status_code == 422
+        assert client.get("/health").json()["generation"] == 2
+        anonymous = httpx.put(server.base + "/items", content=table)
+        assert anonymous.status_code == 401

@@ -13,7 +13,7 @@ import signal
 from pathlib import Path
 from typing import Annotated, cast
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, Response
 
@@ -302,6 +302,34 @@ def make_router(
                 "workers": workers,
             }
         )
+
+    @router.put(
+        "/items",
+        response_model=schemas.ReloadResponse,
+        dependencies=guard,
+        tags=["service"],
+        responses={403: {"model": schemas.ErrorResponse}, 409: {"model": schemas.ErrorResponse}},
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+            }
+        },
+    )
+    async def put_items(request: Request) -> Response:
+        """Replace the items' names and attributes, then reload (needs the API key).
+
+        The body is an items file (CSV: item id, a name column, attribute columns) as for
+        ``unrated fit --items``: the model file is rewritten with it (atomically; the learned
+        arrays stay) and loaded again, as ``POST /reload`` does. 422 for a table that
+        cannot be read; the model in service is unchanged then.
+        """
+        if wanted is None:
+            return error_response(
+                403, "Forbidden", "PUT /items needs 'unrated serve --api-key'; use 'unrated items'"
+            )
+        await run_in_threadpool(service.replace_items, await request.body())
+        return await reload()
 
     @router.get("/", include_in_schema=False)
     async def page() -> Response:

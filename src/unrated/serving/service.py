@@ -7,10 +7,12 @@ with; two reloads never run at once.
 
 import asyncio
 import logging
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from fastapi import HTTPException
 from fastapi.concurrency import run_in_threadpool
 
@@ -103,6 +105,28 @@ class ModelService:
             "unrated: reloaded %s (generation %d) in %.2f s", self.path, generation, seconds
         )
         return served, seconds
+
+    def replace_items(self, table: bytes) -> None:
+        """Rewrite the model file with the items file ``table`` (CSV or Parquet bytes).
+
+        Its names and attributes replace the model's; the learned arrays stay. Reload after.
+
+        Raises:
+            DataError: the table cannot be read (no id column, an id twice, ...).
+        """
+        from unrated.data.catalogue import read_catalogue
+        from unrated.modelfile import load_model, save_model
+
+        with tempfile.TemporaryDirectory(dir=self.path.parent) as folder:
+            upload = Path(folder) / "items.csv"
+            upload.write_bytes(table)
+            catalogue = read_catalogue(upload)
+        model = load_model(self.path)
+        names, attributes = catalogue.aligned(model.items_)
+        model.set_item_attributes(attributes)
+        if names is not None:
+            model.item_names_ = np.array(names, dtype=object)
+        save_model(model, self.path)
 
     def reload_in_background(self) -> None:
         """SIGHUP: reload, logging (not raising) any failure."""
