@@ -16,6 +16,8 @@ _EXPORTS = {
     "IdIndex": "unrated.data.ids",
     "Interactions": "unrated.data.interactions",
     "read_interactions": "unrated.data.io",
+    "Database": "unrated.data.database",
+    "read_catalogue": "unrated.data.catalogue",
     "Split": "unrated.data.split",
     "split_by_time": "unrated.data.split",
     "split_holdout": "unrated.data.split",
@@ -41,6 +43,9 @@ _EXPORTS = {
     "IALS": "unrated.models.ials",
     "ItemKNN": "unrated.models.item_knn",
     "Popular": "unrated.models.popular",
+    "RepeatBlend": "unrated.models.repeat",
+    "TifuKNN": "unrated.models.tifu_knn",
+    "TopFreq": "unrated.models.top_freq",
     "MODELS": "unrated.models.registry",
     "make_model": "unrated.models.registry",
     "Choice": "unrated.choosing",
@@ -55,6 +60,7 @@ __all__ = [
     "Choice",
     "DataError",
     "DataWarning",
+    "Database",
     "EmbeddingMF",
     "GraphFilter",
     "IdIndex",
@@ -68,8 +74,11 @@ __all__ = [
     "Popular",
     "Recommendations",
     "Recommender",
+    "RepeatBlend",
     "Report",
     "Split",
+    "TifuKNN",
+    "TopFreq",
     "UnknownIdError",
     "UnratedError",
     "UnratedWarning",
@@ -77,6 +86,7 @@ __all__ = [
     "choose_model",
     "evaluate",
     "make_model",
+    "read_catalogue",
     "read_interactions",
     "split_by_time",
     "split_holdout",
@@ -100,6 +110,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerly
     from unrated.choosing import Choice, choose_model
+    from unrated.data.catalogue import read_catalogue
+    from unrated.data.database import Database
     from unrated.data.ids import IdIndex
     from unrated.data.interactions import Interactions
     from unrated.data.io import read_interactions
@@ -127,3 +139,6 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from unrated.models.popular import Popular
     from unrated.models.recommendations import Recommendations
     from unrated.models.registry import MODELS, make_model
+    from unrated.models.repeat import RepeatBlend
+    from unrated.models.tifu_knn import TifuKNN
+    from unrated.models.top_freq import TopFreq
