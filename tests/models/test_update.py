@@ -132,3 +132,18 @@ def test_cli_update_writes_a_new_file_and_refuses_bad_data(tmp_path: Path) -> No
     failed = run_cli("update", "m.unrated", "bad.csv", "--out", "m3.unrated", cwd=tmp_path)
     assert failed.returncode == 2 and failed.stderr.startswith("error: ")
     assert "bad.csv:2" in failed.stderr and not (tmp_path / "m3.unrated").exists()
+
+
+def test_new_items_get_no_attribute_values_and_rules_still_apply() -> None:
+    model = ur.Popular().fit(OLD, progress=False)
+    count = len(model.items_)
+    model.set_item_attributes(
+        {"shelf": np.array(["top"] * count, dtype=object), "price": np.arange(count, dtype=float)}
+    )
+    model.update(NEW, progress=False)
+    assert model.item_attributes_ is not None
+    assert model.item_attributes_["shelf"][-1] == "" and np.isnan(
+        model.item_attributes_["price"][-1]
+    )
+    listed = model.recommend(["new"], k=20, where=["shelf=TOP"]).to_frame()["item_id"].to_list()
+    assert listed and "a9" not in listed

@@ -27,7 +27,7 @@ from unrated.models._checkpoint import Checkpoint
 from unrated.models._topk import top_k, top_k_dot
 from unrated.models._training import FitOptions
 from unrated.models.recommendations import Recommendations as Recommendations
-from unrated.models.rules import items_allowed
+from unrated.models.rules import folded_text, items_allowed
 
 if TYPE_CHECKING:  # polars is imported where a frame is made, not at start-up
     import polars as pl
@@ -35,6 +35,8 @@ if TYPE_CHECKING:  # polars is imported where a frame is made, not at start-up
     from unrated.data.interactions import Interactions
     from unrated.data.merge import Merged
 
+#: An item attribute's missing value, by dtype kind: number NaN, text empty.
+_EMPTY = {"f": np.nan, "O": ""}
 #: Scores are computed for at most this many (row, item) cells at once (float32: 256 MiB).
 BATCH_CELLS = 1 << 26
 
@@ -58,6 +60,7 @@ class Recommender(ABC):
     #: Item attributes from the items file (column -> position-aligned float64 or text
     #: values), which ``where`` rules filter on; None without an items file.
     item_attributes_: Mapping[str, np.ndarray] | None = None
+    _folded_attributes: Mapping[str, np.ndarray] | None = None  # their text, lower-cased
     #: Facts about the training that are not learned arrays, e.g. the engine that trained
     #: the model and its settings (JSON values; saved as model-file metadata).
     info_: Mapping[str, Any] = MappingProxyType({})
@@ -175,6 +178,15 @@ class Recommender(ABC):
         self._popularity = None
         if merged.new_items and (self.item_names_ is not None or new.item_names is not None):
             self.item_names_ = _names_after_update(self.item_names_, new, merged)
+        if merged.new_items and self.item_attributes_ is not None:  # new items: no values yet
+            self.set_item_attributes(
+                {
+                    column: np.concatenate(
+                        [values, np.full(merged.new_items, _EMPTY[values.dtype.kind], values.dtype)]
+                    )
+                    for column, values in self.item_attributes_.items()
+                }
+            )
         self.trained_on_ = merged.data.fingerprint()
         self.info_ = MappingProxyType(
             dict(self.info_)
@@ -250,6 +262,11 @@ class Recommender(ABC):
                     f"texts; got {values.dtype} of shape {values.shape}"
                 )
         self.item_attributes_ = MappingProxyType(dict(attributes))
+        self._folded_attributes = {
+            column: folded_text(values)
+            for column, values in attributes.items()
+            if values.dtype != np.float64
+        }
 
     @property
     def is_fitted(self) -> bool:
@@ -531,7 +548,9 @@ class Recommender(ABC):
         if exclude is None and candidates is None and not conditions:
             return None
         n_items = len(self.items_)
-        blocked = ~items_allowed(conditions, self.item_attributes_, n_items)
+        blocked = ~items_allowed(
+            conditions, self.item_attributes_, n_items, self._folded_attributes
+        )
         if exclude is not None:
             blocked[self.items_.positions(_as_list(exclude), kind="item")] = True
         if candidates is not None:

@@ -28,16 +28,20 @@ class Condition:
     op: str
     value: str
 
-    def passes(self, values: np.ndarray) -> np.ndarray:
-        """Per item, whether its value of the column meets the condition."""
+    def passes(self, values: np.ndarray, folded: np.ndarray | None = None) -> np.ndarray:
+        """Per item, whether its value of the column meets the condition.
+
+        ``folded``: the text values lower-cased (:func:`folded`), when kept at hand.
+        """
         if values.dtype != np.float64:
             if self.op not in ("=", "!="):
                 raise InvalidParameterError(
                     f"condition {self}: {self.op!r} needs a numeric attribute; "
                     f"{self.column!r} holds text"
                 )
-            equal: np.ndarray = np.char.lower(values.astype(str)) == self.value.lower()
-            return ~equal if self.op == "!=" else equal & (values != "")
+            text = folded_text(values) if folded is None else folded
+            equal: np.ndarray = text == self.value.lower()
+            return ~equal if self.op == "!=" else equal & (text != "")
         number = _number(self)
         compare = {
             "=": np.equal,
@@ -65,10 +69,21 @@ def parse_condition(text: str) -> Condition:
     return Condition(*match.groups())
 
 
+def folded_text(values: np.ndarray) -> np.ndarray:
+    """Text attribute values lower-cased, as a fixed-width unicode array (fast to compare)."""
+    return np.char.lower(values.astype(str))
+
+
 def items_allowed(
-    conditions: Iterable[str], attributes: Mapping[str, np.ndarray] | None, n_items: int
+    conditions: Iterable[str],
+    attributes: Mapping[str, np.ndarray] | None,
+    n_items: int,
+    folded: Mapping[str, np.ndarray] | None = None,
 ) -> np.ndarray:
-    """The items that meet every condition (all of them when there are none)."""
+    """The items that meet every condition (all of them when there are none).
+
+    ``folded``: :func:`folded_text` of the text attributes, if computed once beforehand.
+    """
     mask = np.ones(n_items, dtype=bool)
     for text in conditions:
         condition = parse_condition(text)
@@ -78,7 +93,7 @@ def items_allowed(
                 f"condition {condition}: no item attribute {condition.column!r} "
                 f"(attributes: {known})"
             )
-        mask &= condition.passes(attributes[condition.column])
+        mask &= condition.passes(attributes[condition.column], (folded or {}).get(condition.column))
     return mask
 
 

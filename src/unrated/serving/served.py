@@ -25,6 +25,8 @@ from unrated.serving.ann import AnnIndex, build_ann
 from unrated.serving.top_lists import TopLists, for_model
 
 Payload = dict[str, Any]
+#: Sets of ``where`` conditions whose item masks a served model keeps.
+MASKS = 256
 
 
 @dataclass(frozen=True, eq=False)
@@ -55,6 +57,9 @@ class ServedModel:
     _names: np.ndarray | None = field(repr=False, default=None)
     _search_ids: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0, dtype=str))
     _search_names: np.ndarray | None = field(repr=False, default=None)
+    #: Items passing each set of ``where`` conditions asked so far (at most MASKS of them):
+    #: a condition over 41k text attributes costs ~20 ms, a lookup nothing.
+    _masks: dict[tuple[str, ...], np.ndarray] = field(repr=False, default_factory=dict)
 
     # ------------------------------------------------------------------ sizes
     @property
@@ -281,13 +286,27 @@ class ServedModel:
         if not items and only is None and not where:
             return None
         rules = self._rules(items, only, where)
-        blocked = ~items_allowed(rules["where"] or [], self.model.item_attributes_, self.n_items)
+        blocked = ~self._allowed(tuple(where or ()))
         blocked[self.model.items_.positions(rules["exclude"] or [], kind="item")] = True
         if only is not None:
             allowed = np.zeros(self.n_items, dtype=bool)
             allowed[self.model.items_.positions(rules["candidates"], kind="item")] = True
             blocked |= ~allowed
         return blocked
+
+    def _allowed(self, where: tuple[str, ...]) -> np.ndarray:
+        """The items meeting every condition (read-only; cached)."""
+        mask = self._masks.get(where)
+        if mask is None:
+            model = self.model
+            mask = items_allowed(
+                where, model.item_attributes_, self.n_items, model._folded_attributes
+            )
+            mask.flags.writeable = False
+            if len(self._masks) >= MASKS:
+                self._masks.clear()
+            self._masks[where] = mask
+        return mask
 
     def _rules(
         self, exclude: list[Any] | None, only: list[Any] | None, where: list[str] | None
