@@ -90,7 +90,8 @@ def fit(
         typer.Option(
             "--items",
             help="Items file: item id, a name/title column, and attributes for --where rules "
-            "(category, price, ...).",
+            "(category, price, ...); content and hybrid models describe items by these "
+            "columns, and recommend its products nobody bought too.",
         ),
     ] = None,
     checkpoint: Annotated[
