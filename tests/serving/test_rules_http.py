@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import numpy as np
@@ -118,3 +119,28 @@ def test_put_items_replaces_attributes_and_reloads(
         assert client.get("/health").json()["generation"] == 2
         anonymous = httpx.put(server.base + "/items", content=table)
         assert anonymous.status_code == 401
+
+
+@pytest.mark.server
+def test_the_page_filters_recommendations_by_category(
+    browser: Any, rules_server: tuple[Server, dict]
+) -> None:
+    from playwright.sync_api import expect
+
+    server, category = rules_server
+    expect.set_options(timeout=20_000)
+    health = httpx.get(server.base + "/health").json()
+    assert "Groceries" in health["item_filters"]["category"]
+    user = httpx.get(server.base + "/users", params={"limit": 1}).json()["users"][0]
+    page = browser.new_page()
+    try:
+        page.goto(server.base + "/")
+        expect(page.locator("#user-filter")).to_be_visible()
+        page.select_option("#user-filter", "category=Groceries")
+        page.fill("#user-input", str(user))
+        page.click("#user-form button[type=submit]")
+        expect(page.locator("#recs li").first).to_be_visible()
+        shown = page.eval_on_selector_all("#recs li", "items => items.map(i => i.dataset.item)")
+        assert shown and {category[item] for item in shown} == {"Groceries"}
+    finally:
+        page.close()

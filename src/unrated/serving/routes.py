@@ -106,6 +106,7 @@ def make_router(
                     "ef": report.ef,
                 },
                 "top_lists": None if current.top_lists is None else current.top_lists.report(),
+                "item_filters": current.item_filters(),
                 "api_key_required": wanted is not None,
                 "fallback_popular": fallback_popular,
                 "ranks_rebuys": current.ranks_rebuys,

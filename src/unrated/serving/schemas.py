@@ -196,6 +196,9 @@ class Health(_Strict):
     loaded_at: float = Field(description="Unix time the model was loaded.")
     ann: AnnReport | None
     top_lists: TopListsReport | None
+    item_filters: dict[str, list[str]] = Field(
+        description="Text item attributes with 2–50 values, and the values (for where=)."
+    )
     api_key_required: bool
     fallback_popular: bool
     ranks_rebuys: bool = Field(

@@ -27,6 +27,8 @@ from unrated.serving.top_lists import TopLists, for_model
 Payload = dict[str, Any]
 #: Sets of ``where`` conditions whose item masks a served model keeps.
 MASKS = 256
+#: Text attributes with at most this many values are offered as filters on the page.
+FILTER_VALUES = 50
 
 
 @dataclass(frozen=True, eq=False)
@@ -81,6 +83,20 @@ class ServedModel:
     def ranks_rebuys(self) -> bool:
         """True for models made to rank a customer's own items (top-freq, tifu-knn, repeat)."""
         return bool(getattr(self.model, "ranks_rebuys", False))
+
+    def item_filters(self) -> dict[str, list[str]]:
+        """What the page offers to filter on (e.g. a category), with the values (sorted).
+
+        Text attributes with 2 to FILTER_VALUES distinct values.
+        """
+        filters = {}
+        for column, values in (self.model.item_attributes_ or {}).items():
+            if values.dtype == np.float64:
+                continue
+            distinct = sorted({str(v) for v in values.tolist()} - {""})
+            if 2 <= len(distinct) <= FILTER_VALUES:
+                filters[column] = distinct
+        return filters
 
     # ------------------------------------------------------------------ recommending
     def recommend_users(

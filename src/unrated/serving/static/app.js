@@ -87,10 +87,12 @@ async function showUser(user) {
   say("user-message", "…");
   try {
     const q = encodeURIComponent(user);
+    const filter = $("user-filter").value;
+    const where = filter ? `&where=${encodeURIComponent(filter)}` : "";
     const [history, recs, rebuys] = await Promise.all([
       api(`/users/${q}?limit=50`),
-      api(`/recommend?user=${q}&k=${k}&explain=true`),
-      window.ranksRebuys ? api(`/recommend?user=${q}&k=${k}&include_seen=true`) : null,
+      api(`/recommend?user=${q}&k=${k}&explain=true${where}`),
+      window.ranksRebuys ? api(`/recommend?user=${q}&k=${k}&include_seen=true${where}`) : null,
     ]);
     $("history-title").textContent = `Bought (${history.n_items})`;
     $("history").replaceChildren(
@@ -241,6 +243,18 @@ async function start() {
     window.unratedUsers = health.users;
     window.ranksRebuys = health.ranks_rebuys;
     window.modelKey = health.model;
+    // Item attributes with few values (a category, a shelf) become a filter: "only items where".
+    const choices = Object.entries(health.item_filters || {}).flatMap(([column, values]) =>
+      values.map((value) => {
+        const option = el("option", "", `${column}: ${value}`);
+        option.value = `${column}=${value}`;
+        return option;
+      })
+    );
+    const allItems = el("option", "", "all items");
+    allItems.value = "";
+    $("user-filter").replaceChildren(allItems, ...choices);
+    $("user-filter").classList.toggle("hidden", choices.length === 0);
     const users = await api("/users?limit=50");
     $("user-options").replaceChildren(
       ...users.users.map((user) => {
