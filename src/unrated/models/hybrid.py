@@ -48,10 +48,12 @@ NOT_BASES = ("hybrid", "content", "repeat")
 class Hybrid(Recommender):
     """A base model's scores for bought items, their feature neighbours' for new ones.
 
-    ``neighbors`` 20 and ``cold_weight`` 1 by default: on the time splits of
-    benchmarks/cold_start.py (the last 90 days held out, new products and old) 1 is within
-    noise of iALS alone on ml-100k and above it on online-retail, where 1.5 is better still.
-    ``columns`` and ``bins`` as in ``content``. Without item features it is its base model.
+    ``neighbors`` 20 and ``cold_weight`` 1 by default. On the time splits of
+    benchmarks/cold_start.py (the last 90 days held out, new products and old), 1 costs
+    nothing on ml-100k (NDCG@20 -0.0003 against iALS alone, p=0.32) and gains a little on
+    online-retail (0.112 vs 0.108); 1.5 gains more there (0.130) but costs ml-100k 0.011
+    (p=0.002): a shop whose sales lean on new products should try it. ``columns`` and
+    ``bins`` as in ``content``. Without item features it is its base model.
     """
 
     key = "hybrid"
