@@ -141,3 +141,17 @@ def test_update_appends_new_items_and_keeps_the_new_products(
     assert model.items_.ids.tolist()[-1] == "spoon" and model.info_["update"]["new_items"] == 1
     assert model.recommend(["alice"], k=1).item_ids[0, 0] == "mug-new"
     assert model.recommend(["carol"], k=5).item_ids.shape == (1, 5)
+
+
+def test_a_broken_items_file_is_one_clear_error(tmp_path: Path) -> None:
+    purchases().write_csv(tmp_path / "buys.csv")
+    (tmp_path / "latin1.csv").write_bytes(b"item_id,title\nmug-1,caf\xe9 mug\n")
+    (tmp_path / "twice.csv").write_text("item_id,title\nmug-1,mug\nmug-1,cup\n")
+    for name, message in (
+        ("latin1.csv", "latin1.csv:2: not UTF-8 text"),
+        ("twice.csv", "item id 'mug-1' is listed more than once"),
+    ):
+        args = ("fit", "buys.csv", "--model", "hybrid", "--items", name, "--out", "m.unrated")
+        result = run_cli(*args, cwd=tmp_path)
+        assert result.returncode == 2 and message in result.stderr, result.stderr
+        assert "Traceback" not in result.stderr and not (tmp_path / "m.unrated").exists()
