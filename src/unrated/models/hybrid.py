@@ -28,13 +28,12 @@ import scipy.sparse as sp
 
 from unrated._checks import check_float, check_int, csr_arrays, take_array, take_csr
 from unrated._memory import Cost
-from unrated.data.features import empty_rows
 from unrated.data.ids import IdIndex
 from unrated.data.interactions import Interactions
 from unrated.errors import InvalidParameterError, ModelFileError
-from unrated.models._topk import top_k
+from unrated.models._neighbours import nearest_bought
 from unrated.models._training import FitOptions
-from unrated.models.base import BATCH_CELLS, Recommender
+from unrated.models.base import Recommender
 from unrated.models.content import Content, pad_descriptions
 
 if TYPE_CHECKING:
@@ -138,57 +137,29 @@ class Hybrid(Recommender):
             self._given = None
 
     def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator, options: FitOptions) -> None:
-        if self._given is None:  # not through fit(): the matrix is all there is
+        given = self._given
+        if given is None:  # not through fit(): the matrix is all there is
             rows, cols = (IdIndex(np.arange(n)) for n in matrix.shape)
             whole = Interactions(matrix, rows, cols)
-            self._given = (whole, whole, {}, None)
-        data, described, columns, checkpoint = self._given
+            given = (whole, whole, {}, None)
+        data, described, columns, checkpoint = given
         self.base_model_ = self._base_model().fit(
             data, checkpoint=checkpoint, progress=options.progress
         )
         self.content_model_ = self._content().fit_described(
             described, columns, progress=options.progress
         )
-        self.cold_map_ = self._cold_map(matrix)
+        self.cold_map_ = nearest_bought(self.content_model_.features_, matrix, self.neighbors)
         self.info_ = {"content": dict(self.content_model_.info_)} | (
             {"base": dict(self.base_model_.info_)} if self.base_model_.info_ else {}
         )
-
-    def _cold_map(self, matrix: sp.csr_matrix) -> sp.csr_matrix:
-        """Items × items: each unbought item's ``neighbors`` nearest bought ones, weights sum 1."""
-        n_items = matrix.shape[1]
-        bought = np.bincount(matrix.indices, minlength=n_items) > 0
-        cold, warm = np.flatnonzero(~bought), np.flatnonzero(bought)
-        features = self.content_model_.features_
-        rows, cols, data = [], [], []
-        per_block = max(1, BATCH_CELLS // max(len(warm), 1))
-        warm_t = features[warm].T.tocsr()
-        for start in range(0, len(cold), per_block):
-            block = cold[start : start + per_block]
-            scores = np.asarray((features[block] @ warm_t).toarray(), dtype=np.float32)
-            scores[scores <= 0] = -np.inf
-            idx, values = top_k(scores, self.neighbors)
-            found = idx >= 0
-            sums = np.where(found, values, 0).sum(axis=1, keepdims=True)
-            weights = np.where(found, values, 0) / np.maximum(sums, 1e-30)
-            rows.append(np.repeat(block, found.sum(axis=1)))
-            cols.append(warm[idx[found]])
-            data.append(weights[found])
-        if not rows:
-            return empty_rows(n_items, n_items)
-        out = sp.csr_matrix(
-            (np.concatenate(data).astype(np.float32), (np.concatenate(rows), np.concatenate(cols))),
-            shape=(n_items, n_items),
-        )
-        out.sort_indices()
-        return out
 
     def add_items(self, catalogue: Catalogue) -> int:
         """Describe the items of ``catalogue`` anew, appending unknown ones; new neighbours."""
         self.check_fitted()
         added = self.content_model_.add_items(catalogue)
         self.items_, self.seen_ = self.content_model_.items_, self.content_model_.seen_
-        self.cold_map_ = self._cold_map(self.seen_)
+        self.cold_map_ = nearest_bought(self.content_model_.features_, self.seen_, self.neighbors)
         self._popularity = None
         pad_descriptions(self)
         return added
@@ -210,7 +181,7 @@ class Hybrid(Recommender):
     ) -> str:
         self.base_model_ = self._base_model().fit(matrix, progress=progress)
         self.content_model_._update(matrix, users, items, rng, progress)
-        self.cold_map_ = self._cold_map(matrix)
+        self.cold_map_ = nearest_bought(self.content_model_.features_, matrix, self.neighbors)
         return "refit"
 
     def _cold(self) -> np.ndarray:
