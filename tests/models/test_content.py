@@ -134,13 +134,16 @@ def test_bad_columns_and_bases_are_refused(catalogue: Catalogue) -> None:
 
 @pytest.mark.parametrize("spec", ["content", "hybrid"])
 def test_update_appends_new_items_and_keeps_the_new_products(
-    spec: str, catalogue: Catalogue
+    spec: str, catalogue: Catalogue, tmp_path: Path
 ) -> None:
     model = ur.make_model(spec).fit(purchases(), items=catalogue)
     model.update(pl.DataFrame({"user_id": ["carol", "carol"], "item_id": ["mug-2", "spoon"]}))
     assert model.items_.ids.tolist()[-1] == "spoon" and model.info_["update"]["new_items"] == 1
     assert model.recommend(["alice"], k=1).item_ids[0, 0] == "mug-new"
     assert model.recommend(["carol"], k=5).item_ids.shape == (1, 5)
+    loaded = load_model(save_model(model, tmp_path / "updated.unrated"))
+    users = ["alice", "carol", "k0"]
+    np.testing.assert_array_equal(loaded.score(users), model.score(users))
 
 
 def test_a_broken_items_file_is_one_clear_error(tmp_path: Path) -> None:
