@@ -37,6 +37,8 @@ _EXPORTS = {
     "Recommendations": "unrated.models.recommendations",
     "Recommender": "unrated.models.base",
     "BPR": "unrated.models.bpr",
+    "Content": "unrated.models.content",
+    "Hybrid": "unrated.models.hybrid",
     "EASE": "unrated.models.ease",
     "EmbeddingMF": "unrated.models.embedding_mf",
     "GraphFilter": "unrated.models.graph_filter",
@@ -58,11 +60,13 @@ __all__ = [
     "IALS",
     "MODELS",
     "Choice",
+    "Content",
     "DataError",
     "DataWarning",
     "Database",
     "EmbeddingMF",
     "GraphFilter",
+    "Hybrid",
     "IdIndex",
     "Interactions",
     "InvalidParameterError",
@@ -131,9 +135,11 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the same names, imported eagerl
     from unrated.evaluation.protocol import Report, evaluate
     from unrated.models.base import Recommender
     from unrated.models.bpr import BPR
+    from unrated.models.content import Content
     from unrated.models.ease import EASE
     from unrated.models.embedding_mf import EmbeddingMF
     from unrated.models.graph_filter import GraphFilter
+    from unrated.models.hybrid import Hybrid
     from unrated.models.ials import IALS
     from unrated.models.item_knn import ItemKNN
     from unrated.models.popular import Popular
