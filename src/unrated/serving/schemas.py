@@ -35,6 +35,9 @@ class ItemRef(_Strict):
 
     item: Id
     name: str | None
+    new: bool = Field(
+        default=False, description="A product nobody has bought yet (only sent when true)."
+    )
 
 
 class ScoredItem(ItemRef):

@@ -375,10 +375,14 @@ class ServedModel:
 
     def _refs(self, item_idx: np.ndarray) -> list[Payload]:
         ids = self.model.items_.ids[item_idx].tolist()
-        if self._names is None:
-            return [{"item": item, "name": None} for item in ids]
-        names = self._names[item_idx].tolist()
-        return [{"item": item, "name": name or None} for item, name in zip(ids, names, strict=True)]
+        names = [None] * len(ids) if self._names is None else self._names[item_idx].tolist()
+        refs: list[Payload] = [
+            {"item": item, "name": name or None} for item, name in zip(ids, names, strict=True)
+        ]
+        for ref, bought in zip(refs, self.popularity[item_idx].tolist(), strict=True):
+            if bought == 0:  # in the catalogue, never bought (content and hybrid models)
+                ref["new"] = True
+        return refs
 
     def _items(
         self, item_idx: np.ndarray, scores: np.ndarray, *, because_of: int | None = None

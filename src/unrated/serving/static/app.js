@@ -40,6 +40,7 @@ function itemLine(ref, extra) {
   const main = el("span");
   main.append(el("span", "name", label(ref)));
   if (ref.name) main.append(" ", el("span", "id", String(ref.item)));
+  if (ref.new) main.append(" ", el("span", "new", "new"));
   li.append(main);
   if (extra) li.append(extra);
   return li;
