@@ -50,6 +50,7 @@ MODEL_NAMES = (
     "repeat",
     "content",
     "hybrid",
+    "sasrec",
 )
 DEFAULT_MODEL = "auto"
 AUTO_CANDIDATES = ("item-knn", "ials", "graph-filter", "ease")

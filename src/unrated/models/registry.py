@@ -17,6 +17,7 @@ from unrated.models.ials import IALS
 from unrated.models.item_knn import ItemKNN
 from unrated.models.popular import Popular
 from unrated.models.repeat import RepeatBlend
+from unrated.models.sasrec import SASRec
 from unrated.models.tifu_knn import TifuKNN
 from unrated.models.top_freq import TopFreq
 
@@ -35,6 +36,7 @@ MODELS: dict[str, type[Recommender]] = {
         RepeatBlend,
         Content,
         Hybrid,
+        SASRec,
     )
 }
 
