@@ -104,6 +104,11 @@ def test_early_stopping_keeps_the_best_epoch(chain: pl.DataFrame) -> None:
     assert 1 <= fitted.best_epoch_ <= 6
 
 
+def test_update_is_refused_with_the_way_out(model: SASRec, chain: pl.DataFrame) -> None:
+    with pytest.raises(ur.InvalidParameterError, match="fit it again"):
+        model.update(chain.head(3))
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [

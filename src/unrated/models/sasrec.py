@@ -150,13 +150,21 @@ class SASRec(Recommender):
         rows = self.batch_size * self.max_length
         width = n_items if self.loss == "softmax" else self.negatives + 1
         return [
-            Cost(4 * F32 * (n_items + self.max_length) * self.factors, "item embeddings", "-"),
+            Cost(
+                4 * F32 * (n_items + self.max_length) * self.factors,
+                "item embeddings and Adam's moments",
+                "lower 'factors'",
+            ),
             Cost(
                 3 * F32 * rows * (width + self.blocks * (8 * self.factors + self.max_length)),
                 f"a batch of {self.batch_size} sequences of {self.max_length} items",
                 "lower 'batch_size' or 'max_length'",
             ),
-            Cost(8 * min(nnz, n_users * self.max_length), "the customers' sequences", "-"),
+            Cost(
+                8 * min(nnz, n_users * self.max_length),
+                "the customers' sequences",
+                "lower 'max_length'",
+            ),
         ]
 
     # ------------------------------------------------------------------ fitting
@@ -202,6 +210,20 @@ class SASRec(Recommender):
         self.best_epoch_ = trained.best_epoch
         self._set_network(trained.arrays)
         self.sequences_ = _last(sequences, self.max_length)
+
+    def _update(
+        self,
+        matrix: sp.csr_matrix,
+        users: np.ndarray,
+        items: np.ndarray,
+        rng: np.random.Generator,
+        progress: bool | None,
+    ) -> str:
+        """Refused: a refit needs every customer's purchases in order, which update has not."""
+        raise InvalidParameterError(
+            "sasrec cannot take in new purchases: its sequences need every purchase in order; "
+            "fit it again on all the data (new visitors need no refit: recommend_history)"
+        )
 
     def _set_network(self, arrays: Mapping[str, np.ndarray]) -> None:
         torch = import_torch()
