@@ -23,14 +23,16 @@ def cli(tmp_path: Path) -> CliRun:
         expect: int = 0,
         timeout: float = 300,
         env: dict[str, str] | None = None,
+        process: bool = False,
         **options: Any,
     ) -> subprocess.CompletedProcess[str]:
         """Run ``unrated ARGS`` in ``tmp_path``; ``env`` adds variables.
 
-        In this process (see ``tests.cli_runner``) unless ``options`` for ``subprocess.run``
-        are given (a resource limit, stdin): then in a real ``python -m unrated``.
+        In this process (see ``tests.cli_runner``) unless ``process`` is True or ``options``
+        for ``subprocess.run`` are given (a resource limit, stdin): then in a real
+        ``python -m unrated``.
         """
-        if options:
+        if process or options:
             result = subprocess.run(
                 [sys.executable, "-m", "unrated", *map(str, args)],
                 capture_output=True,

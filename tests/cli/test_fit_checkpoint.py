@@ -45,10 +45,11 @@ def test_killed_fit_resumes_to_the_same_model(
     # The reference is an uninterrupted `unrated fit` run once the kernels are in numba's
     # cache, as every resumed run below is: a kernel with parallel loops just compiled can
     # round in the last bit unlike the same kernel loaded from the cache (numba#10617).
+    # Hence real processes, never this one (which may have compiled the kernels itself).
     warm_up = spec.replace(f"epochs={epochs}", "epochs=1")
-    cli("fit", ml100k_path, "--model", warm_up, "--out", tmp_path / "warm-up.unrated")
-    cli("fit", ml100k_path, "--model", spec, "--out", tmp_path / "reference.unrated")
-    reference = load_model(tmp_path / "reference.unrated")
+    cli("fit", ml100k_path, "--model", warm_up, "--out", tmp_path / "w.unrated", process=True)
+    cli("fit", ml100k_path, "--model", spec, "--out", tmp_path / "r.unrated", process=True)
+    reference = load_model(tmp_path / "r.unrated")
     saved = folder / f"{reference.key}.ckpt"
     command = [sys.executable, "-m", "unrated", "fit", str(ml100k_path), "--model", spec]
     command += ["--out", str(out), "--checkpoint", str(folder)]
@@ -78,7 +79,7 @@ def test_killed_fit_resumes_to_the_same_model(
         assert target <= reached < epochs
         assert not out.exists()  # nothing half-written where the model goes
 
-    cli("fit", ml100k_path, "--model", spec, "--out", out, "--checkpoint", folder)
+    cli("fit", ml100k_path, "--model", spec, "--out", out, "--checkpoint", folder, process=True)
     assert not saved.exists()  # a fit that ends removes its checkpoint
     resumed = load_model(out)
     expected, got = reference._arrays(), resumed._arrays()
