@@ -49,6 +49,7 @@ def test_another_process_s_lines_and_a_moved_file_are_noticed(tmp_path: Path) ->
     assert mine.new_items(["u1", "u3"]) == [None, {"i3": 1.0}]
 
 
+@pytest.mark.slow
 def test_a_purchase_leaves_the_list_and_a_new_customer_is_served(
     start_server: StartServer, knn_model_file: Path, tmp_path: Path
 ) -> None:
@@ -75,6 +76,7 @@ def test_a_purchase_leaves_the_list_and_a_new_customer_is_served(
     assert [row[:2] for row in rows[1:]] == [[user, first], ["newcomer", first]]
 
 
+@pytest.mark.slow
 def test_acknowledged_events_survive_kill_9(
     start_server: StartServer, knn_model_file: Path, tmp_path: Path
 ) -> None:
@@ -91,6 +93,7 @@ def test_acknowledged_events_survive_kill_9(
     assert [(row[0], float(row[2])) for row in rows] == [(f"c{n}", 1.0 + n) for n in range(50)]
 
 
+@pytest.mark.slow
 def test_events_need_the_api_key(start_server: StartServer, knn_model_file: Path) -> None:
     server = start_server(knn_model_file, env={"UNRATED_API_KEY": "k3y"})
     with server.client() as client:

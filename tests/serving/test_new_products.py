@@ -16,6 +16,7 @@ from unrated.modelfile import save_model
 
 
 @pytest.mark.server
+@pytest.mark.slow
 def test_a_new_product_is_marked_new(
     browser: Any, start_server: StartServer, tmp_path: Path
 ) -> None:

@@ -95,6 +95,7 @@ def test_hostile_conditions_are_422_never_500(
             assert answer.json()["error"] == "InvalidParameterError"
 
 
+@pytest.mark.slow
 def test_put_items_replaces_attributes_and_reloads(
     start_server: StartServer, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
@@ -122,6 +123,7 @@ def test_put_items_replaces_attributes_and_reloads(
 
 
 @pytest.mark.server
+@pytest.mark.slow
 def test_the_page_filters_recommendations_by_category(
     browser: Any, rules_server: tuple[Server, dict]
 ) -> None:

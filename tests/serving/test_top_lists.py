@@ -74,6 +74,7 @@ def test_auto_builds_lists_only_for_a_model_slow_per_user(knn_model_file: Path) 
     assert for_model(knn.model, "off") is None
 
 
+@pytest.mark.slow
 def test_the_server_reports_its_lists_and_answers_from_them(
     start_server: StartServer, graph_filter_file: Path
 ) -> None:
