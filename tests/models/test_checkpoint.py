@@ -108,7 +108,17 @@ def uninterrupted(purchases: ur.Interactions) -> dict[str, Recommender]:
     return {case: make(case).fit(purchases) for case in CASES}
 
 
-@pytest.mark.parametrize("case", CASES)
+#: Cases that train with torch take seconds an epoch here: run with the slow tests.
+TORCH = {"sasrec"}
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        pytest.param(case, marks=pytest.mark.slow) if CASES[case][0] in TORCH else case
+        for case in CASES
+    ],
+)
 def test_resume_after_every_epoch_gives_identical_arrays(
     case: str,
     purchases: ur.Interactions,
