@@ -11,13 +11,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 from unrated._progress import progress_bar
 from unrated.models._checkpoint import Checkpoint, resume, scalar_array
 from unrated.models._validation import EarlyStopping
+
+if TYPE_CHECKING:
+    from unrated.data.events import Events
 
 
 @dataclass(frozen=True)
@@ -26,10 +29,13 @@ class FitOptions:
 
     ``progress``: None shows a bar in a terminal and plain lines elsewhere (or what the
     environment variable UNRATED_PROGRESS=auto/1/0 says); True forces bars; False is quiet.
+    ``events``: the data's purchase lines in baskets and time order (``Interactions.events``),
+    for models that read order or baskets; None when the data has none.
     """
 
     checkpoint: Checkpoint | None = None
     progress: bool | None = None
+    events: Events | None = None
 
 
 class Trainer(Protocol):

@@ -133,6 +133,7 @@ class Recommender(ABC):
             if checkpoint is None
             else Checkpoint(checkpoint, self.key, self.get_params(), data.fingerprint()),
             progress,
+            data.events,
         )
         self._fit(data.matrix, np.random.default_rng(getattr(self, "seed", 0)), options)
         if options.checkpoint is not None:

@@ -17,8 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from pathlib import Path
-from typing import Any, Self
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -168,21 +167,8 @@ class SASRec(Recommender):
         ]
 
     # ------------------------------------------------------------------ fitting
-    def fit(
-        self, data: Any, *, checkpoint: str | Path | None = None, progress: bool | None = None
-    ) -> Self:
-        """Learn from ``data``; :attr:`Interactions.events` gives each customer's order."""
-        from unrated.data.io import read_interactions
-
-        data = read_interactions(data)
-        self._events = data.events
-        try:
-            return super().fit(data, checkpoint=checkpoint, progress=progress)
-        finally:
-            self._events = None
-
     def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator, options: FitOptions) -> None:
-        events = getattr(self, "_events", None)
+        events = options.events
         if events is None:
             users, items = (
                 np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr)),

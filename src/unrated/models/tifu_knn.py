@@ -20,8 +20,7 @@ weights it excludes and shows, not its vectors.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -90,21 +89,8 @@ class TifuKNN(Recommender):
         ]
 
     # ------------------------------------------------------------------ fitting
-    def fit(
-        self, data: Any, *, checkpoint: str | Path | None = None, progress: bool | None = None
-    ) -> Self:
-        """Learn from ``data``; its baskets (:attr:`Interactions.events`) give the vectors."""
-        from unrated.data.io import read_interactions
-
-        data = read_interactions(data)
-        self._events = data.events
-        try:
-            return super().fit(data, checkpoint=checkpoint, progress=progress)
-        finally:
-            self._events = None
-
     def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator, options: FitOptions) -> None:
-        events: Events | None = getattr(self, "_events", None)
+        events: Events | None = options.events
         if events is None or not len(events):
             vectors = flat_vectors(matrix)
         else:
