@@ -39,6 +39,8 @@ MAX_VALIDATION_USERS = 2000
 VALIDATION_K = 10
 #: Sequences scored at once when recommending.
 SCORE_BATCH = 256
+#: Training batches drawn at random, then sorted by length and cut again (see _batches).
+BUCKET_POOL = 16
 
 
 class SASRec(Recommender):
@@ -293,14 +295,19 @@ def _last(sequences: tuple[np.ndarray, np.ndarray], length: int) -> tuple[np.nda
     return new, items[take].astype(np.int32)
 
 
-def _padded(sequences: list[np.ndarray], length: int) -> np.ndarray:
-    """(rows, length) int64 token ids (item position + 1), left-padded with 0, last items kept."""
+def _padded(sequences: list[np.ndarray], length: int) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids (item position + 1; rows × length, right-padded with 0) and each row's length.
+
+    Each row keeps its last ``length`` items from the left: with causal attention a position
+    sees only those before it, so padding after the items needs no mask.
+    """
     out = np.zeros((len(sequences), length), dtype=np.int64)
+    lengths = np.zeros(len(sequences), dtype=np.int64)
     for row, sequence in enumerate(sequences):
         tail = sequence[-length:]
-        if len(tail):
-            out[row, length - len(tail) :] = tail.astype(np.int64) + 1
-    return out
+        out[row, : len(tail)] = tail.astype(np.int64) + 1
+        lengths[row] = len(tail)
+    return out, lengths
 
 
 def _torch_state(torch: Any, arrays: Mapping[str, np.ndarray]) -> dict[str, Any]:
@@ -327,7 +334,7 @@ def _threads(torch: Any, threads: int) -> Iterator[None]:
 
 def _network(torch: Any, model: SASRec, n_items: int) -> Any:
     """The SASRec network; token 0 is padding, item position p is token p + 1."""
-    nn = torch.nn
+    nn, fn = torch.nn, torch.nn.functional
 
     class Net(nn.Module):  # type: ignore[misc,name-defined]
         def __init__(self) -> None:
@@ -339,35 +346,37 @@ def _network(torch: Any, model: SASRec, n_items: int) -> Any:
             self.layers = nn.ModuleList(_Block() for _ in range(model.blocks))
             self.norm = nn.LayerNorm(d)
 
-        def forward(self, tokens: Any) -> Any:
-            length = tokens.shape[1]
-            pad = tokens == 0
-            back = torch.arange(length - 1, -1, -1)  # positions count back from the last item
-            x = self.items(tokens) * math.sqrt(model.factors) + self.positions(back)[None]
-            x = self.drop(x) * (~pad)[..., None]
-            # causal, never a padding key; a padding row sees itself (no row is all -inf)
-            causal = torch.ones(length, length, dtype=torch.bool).triu(1)
-            mask = causal[None] | pad[:, None, :]
-            mask &= ~torch.eye(length, dtype=torch.bool)[None]
-            mask = mask.repeat_interleave(model.heads, dim=0)
+        def forward(self, tokens: Any, lengths: Any) -> Any:
+            """Hidden states (rows × length × factors) of right-padded ``tokens``."""
+            steps = torch.arange(tokens.shape[1])
+            back = (lengths[:, None] - 1 - steps[None]).clamp(min=0)  # counts back from the last
+            x = self.items(tokens) * math.sqrt(model.factors) + self.positions(back)
+            x = self.drop(x)
             for layer in self.layers:
-                x = layer(x, mask) * (~pad)[..., None]
+                x = layer(x)
             return self.norm(x)
 
     class _Block(nn.Module):  # type: ignore[misc,name-defined]
-        """Pre-norm attention and feed-forward, dropout on their outputs (not on attention)."""
+        """Pre-norm causal attention and feed-forward, dropout on their outputs."""
 
         def __init__(self) -> None:
             super().__init__()
             d = model.factors
             self.norm1, self.norm2 = nn.LayerNorm(d), nn.LayerNorm(d)
-            self.attention = nn.MultiheadAttention(d, model.heads, batch_first=True)
+            self.qkv, self.out = nn.Linear(d, 3 * d), nn.Linear(d, d)
             self.forward_net = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, d))
             self.drop = nn.Dropout(model.dropout)
 
-        def forward(self, x: Any, mask: Any) -> Any:
-            y = self.norm1(x)
-            x = x + self.drop(self.attention(y, y, y, attn_mask=mask, need_weights=False)[0])
+        def forward(self, x: Any) -> Any:
+            rows, length, d = x.shape
+            heads = model.heads
+            q, k, v = (
+                self.qkv(self.norm1(x))
+                .view(rows, length, 3, heads, d // heads)
+                .permute(2, 0, 3, 1, 4)
+            )
+            y = fn.scaled_dot_product_attention(q, k, v, is_causal=True)
+            x = x + self.drop(self.out(y.transpose(1, 2).reshape(rows, length, d)))
             return x + self.drop(self.forward_net(self.norm2(x)))
 
     return Net()
@@ -435,21 +444,23 @@ class _Trainer(Trainer):
         self.seed = int(self.rng.integers(2**62))
 
     def epoch(self, number: int) -> float:
-        torch, model = self.torch, self.model
-        order = self.rng.permutation(self.users)
+        torch = self.torch
         indptr, items = self.train
         self.net.train()
         total, count = 0.0, 0
         with torch.random.fork_rng():
             torch.manual_seed(_stream(self.seed, number) & (2**62 - 1))
-            for b, start in enumerate(range(0, len(order), model.batch_size)):
-                users = order[start : start + model.batch_size]
+            for b, users in enumerate(self._batches(np.diff(indptr))):
                 rows = [items[indptr[u] : indptr[u + 1]] for u in users.tolist()]
-                length = max(len(r) for r in rows)
-                tokens = torch.from_numpy(_padded(rows, length))
-                inputs, targets = tokens[:, :-1], tokens[:, 1:]
+                tokens, lengths = _padded(rows, max(len(r) for r in rows))
+                tokens_t = torch.from_numpy(tokens)
+                inputs, targets = tokens_t[:, :-1], tokens_t[:, 1:]
                 loss, n = self._loss(
-                    inputs, targets, users, _stream(self.seed, number * 1_000_003 + b)
+                    inputs,
+                    torch.from_numpy(lengths - 1),
+                    targets,
+                    users,
+                    _stream(self.seed, number * 1_000_003 + b),
                 )
                 self.optimizer.zero_grad(set_to_none=True)
                 (loss / n).backward()
@@ -458,11 +469,29 @@ class _Trainer(Trainer):
         self.net.eval()
         return total / max(count, 1)
 
-    def _loss(self, inputs: Any, targets: Any, users: np.ndarray, seed: int) -> tuple[Any, int]:
+    def _batches(self, lengths: np.ndarray) -> Iterator[np.ndarray]:
+        """The customers in random batches of similar length (less padding to compute).
+
+        A random pool of BUCKET_POOL batches at a time is sorted by length and cut into
+        batches, which then come in random order (a bucket iterator).
+        """
+        size = self.model.batch_size
+        order = self.rng.permutation(self.users)
+        pool = size * BUCKET_POOL
+        for start in range(0, len(order), pool):
+            chunk = order[start : start + pool]
+            chunk = chunk[np.argsort(lengths[chunk], kind="stable")]
+            batches = [chunk[i : i + size] for i in range(0, len(chunk), size)]
+            for index in self.rng.permutation(len(batches)):
+                yield batches[index]
+
+    def _loss(
+        self, inputs: Any, lengths: Any, targets: Any, users: np.ndarray, seed: int
+    ) -> tuple[Any, int]:
         """The summed loss of a batch and its number of predicted positions."""
         torch, model = self.torch, self.model
         fn = torch.nn.functional
-        hidden = self.net(inputs)
+        hidden = self.net(inputs, lengths)
         real = targets > 0
         n = int(real.sum())
         weights = self.net.items.weight
@@ -532,12 +561,21 @@ class _Trainer(Trainer):
 
 
 def _score_with(torch: Any, net: Any, rows: list[np.ndarray], length: int) -> np.ndarray:
-    """Scores (rows × items) of the next item after each sequence (the last ``length`` read)."""
-    out = np.empty((len(rows), net.items.weight.shape[0] - 1), dtype=np.float32)
+    """Scores (rows × items) of the next item after each sequence (the last ``length`` read).
+
+    A row scores the same bits alone or in any batch: rows are padded to ``length`` whatever
+    the batch's longest (attention kernels split the work by length), and the last product
+    runs in float64, rounded to float32 (BLAS picks gemv or gemm kernels by shape, whose
+    float32 sums differ).
+    """
+    weights = net.items.weight[1:].detach().numpy().astype(np.float64)
+    out = np.empty((len(rows), weights.shape[0]), dtype=np.float32)
     with torch.no_grad():
-        weights = net.items.weight[1:]
         for start in range(0, len(rows), SCORE_BATCH):
             chunk = rows[start : start + SCORE_BATCH]
-            hidden = net(torch.from_numpy(_padded(chunk, length)))[:, -1, :]
-            out[start : start + len(chunk)] = (hidden @ weights.T).numpy()
+            tokens, lengths = _padded(chunk, length)
+            lengths_t = torch.from_numpy(lengths)
+            hidden = net(torch.from_numpy(tokens), lengths_t)
+            last = hidden[torch.arange(len(chunk)), (lengths_t - 1).clamp(min=0)].numpy()
+            out[start : start + len(chunk)] = last.astype(np.float64) @ weights.T
     return out
