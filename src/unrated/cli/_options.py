@@ -6,6 +6,7 @@ inside the helpers that need them (``unrated --help`` starts in a fraction of a 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -38,6 +39,22 @@ TimeCol = Annotated[
 ]
 WeightCol = Annotated[
     str | None, typer.Option("--weight-col", help="Weight/count column; '' to ignore one.")
+]
+OrderCol = Annotated[
+    str | None,
+    typer.Option(
+        "--order-col",
+        help="Column that orders each history (position, timestamp, ...; found by name if "
+        "left out); '' for file order.",
+    ),
+]
+DataFormat = Annotated[
+    str,
+    typer.Option(
+        "--format",
+        help="table: columns with a header (CSV, TSV, Parquet); sequences: one customer per "
+        "line, their item ids in order separated by spaces, the user id the line number.",
+    ),
 ]
 
 BasketCol = Annotated[
@@ -123,10 +140,13 @@ def read_data(
     *,
     basket_col: str | None = None,
     clean: bool = False,
+    format: str = "table",
 ) -> Interactions:
-    """read_interactions with the CLI's column flags."""
+    """read_interactions with the CLI's column flags (and --format)."""
     from unrated.data.io import read_interactions
 
+    if format != "table" and not isinstance(path, Path):
+        raise InvalidParameterError(f"--format {format} reads a file, not a database")
     return read_interactions(
         path,
         user_col=user_col,
@@ -135,6 +155,7 @@ def read_data(
         weight_col=weight_col,
         basket_col=basket_col,
         clean=clean,
+        format=format,
     )
 
 
@@ -169,6 +190,35 @@ def write_frame(frame: pl.DataFrame, path: Path) -> None:
             frame.write_parquet(temporary)
         else:
             frame.write_csv(temporary, separator="\t" if path.suffix.lower() == ".tsv" else ",")
+
+
+def write_frames(frames: Iterable[pl.DataFrame], path: Path) -> int:
+    """:func:`write_frame` for a stream of frames (one schema), one in memory at a time.
+
+    Returns the number of rows written.
+    """
+    rows = 0
+    with atomic_path(path) as temporary:
+        if path.suffix.lower() in (".parquet", ".pq"):
+            import pyarrow.parquet as pq
+
+            writer = None
+            try:
+                for frame in frames:
+                    table = frame.to_arrow()
+                    writer = writer or pq.ParquetWriter(temporary, table.schema, compression="zstd")
+                    writer.write_table(table)
+                    rows += frame.height
+            finally:
+                if writer is not None:
+                    writer.close()
+            return rows
+        separator = "\t" if path.suffix.lower() == ".tsv" else ","
+        with open(temporary, "w", encoding="utf-8", newline="") as out:
+            for number, frame in enumerate(frames):
+                frame.write_csv(out, separator=separator, include_header=number == 0)
+                rows += frame.height
+    return rows
 
 
 def fmt(value: Any) -> str:

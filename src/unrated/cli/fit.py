@@ -16,6 +16,7 @@ from unrated.cli._display import plain, shown
 from unrated.cli._options import (
     BasketCol,
     Clean,
+    DataFormat,
     HalfLife,
     ItemCol,
     PasswordEnv,
@@ -105,6 +106,7 @@ def fit(
     weight_col: WeightCol = None,
     basket_col: BasketCol = None,
     clean: Clean = False,
+    data_format: DataFormat = "table",
     half_life: HalfLife = None,
     query: SourceQuery = None,
     table: SourceTable = None,
@@ -148,8 +150,10 @@ def fit(
     recommender = None if auto else make_model(model)
     if engine != "local" and checkpoint is not None:
         raise InvalidParameterError("--checkpoint works with --engine local only")
-    if engine != "local" and (clean or half_life is not None):
-        raise InvalidParameterError("--clean and --half-life work with --engine local only")
+    if engine != "local" and (clean or half_life is not None or data_format != "table"):
+        raise InvalidParameterError(
+            "--clean, --format and --half-life work with --engine local only"
+        )
     source = data_source(data, query, table, password_env)
     if engine != "local" and not isinstance(source, Path):
         raise InvalidParameterError(f"--engine {engine} reads files; a database trains locally")
@@ -198,7 +202,14 @@ def fit(
         )
     else:
         interactions = read_data(
-            source, user_col, item_col, time_col, weight_col, basket_col=basket_col, clean=clean
+            source,
+            user_col,
+            item_col,
+            time_col,
+            weight_col,
+            basket_col=basket_col,
+            clean=clean,
+            format=data_format,
         )
         if names is None and interactions.item_names is not None:
             names = dict(

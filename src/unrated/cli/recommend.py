@@ -11,31 +11,45 @@ import typer
 from unrated.cli import app
 from unrated.cli._display import plain, shown
 from unrated.cli._options import (
+    Clean,
+    DataFormat,
     ExcludeItems,
+    ItemCol,
     OnlyItems,
+    OrderCol,
     PasswordEnv,
+    UserCol,
     Where,
     console,
     fmt,
     write_frame,
+    write_frames,
 )
 from unrated.errors import InvalidParameterError
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+
     import polars as pl
 
     from unrated.data.database import Database
+    from unrated.data.histories import Histories
     from unrated.models.base import Recommender
 
 Out = Annotated[Path | None, typer.Option("--out", "-o", help="Write CSV (or .parquet) here.")]
 K = Annotated[int, typer.Option("-k", help="List length.")]
+#: Rows of recommendations in memory at once with --histories (users: this // k).
+CHUNK_ROWS = 100_000
 
 
 _RECOMMEND_HELP = (
     "Top-K items per user, with the original ids.\n\n"
     "Columns: user_id, item_id, rank, score; name when the model file has item names; "
     "fallback ('popular' or empty) with --fallback-popular.\n\n"
-    "Without --out: a table for --user, CSV on standard output for --all."
+    "Without --out: a table for --user, CSV on standard output for --all and --histories.\n\n"
+    "--histories FILE: user_id,item_id rows and an optional order column (position, "
+    "timestamp, ...); each user's rows are one history, folded in as a new visitor's (no "
+    "refit), and the lists carry the file's user ids."
 )
 
 
@@ -83,12 +97,51 @@ def recommend(
     where: Where = None,
     exclude: ExcludeItems = None,
     only: OnlyItems = None,
+    histories: Annotated[
+        Path | None,
+        typer.Option("--histories", help="A file of histories: lists for new visitors."),
+    ] = None,
+    user_col: UserCol = None,
+    item_col: ItemCol = None,
+    order_col: OrderCol = None,
+    data_format: DataFormat = "table",
+    clean: Clean = False,
 ) -> None:
     """Top-K items per user (the help above keeps each paragraph on one line)."""
     from unrated._checks import check_k
     from unrated.modelfile import load_model
 
     check_k(k)
+    flags: dict[str, object] = {"--user-col": user_col, "--item-col": item_col}
+    flags |= {"--order-col": order_col, "--format": data_format != "table", "--clean": clean}
+    if histories is None and (given := [f for f, v in flags.items() if v not in (None, False)]):
+        raise InvalidParameterError(f"{given[0]} is for --histories FILE")
+    if histories is not None:
+        if user or all_users:
+            raise InvalidParameterError("give --histories FILE, --user ID or --all: one of them")
+        if table is not None:
+            raise InvalidParameterError("--histories writes a file or standard output, not --table")
+        from unrated.data.histories import read_histories
+
+        read = read_histories(
+            histories,
+            user_col=user_col,
+            item_col=item_col,
+            order_col=order_col,
+            clean=clean,
+            format=data_format,
+        )
+        recommender = load_model(model)
+        frames = _for_histories(
+            recommender,
+            read,
+            k,
+            include_seen=include_seen,
+            fallback=fallback_popular,
+            rules={"exclude": exclude, "candidates": only, "where": where},
+        )
+        _stream(frames, Path(out) if out else None, len(read))
+        return
     target = _database(out, table, append, password_env)
     if user and all_users:
         raise InvalidParameterError("give --user ID or --all, not both")
@@ -120,6 +173,59 @@ def recommend(
         )
         return
     _emit(frame, Path(out) if out else None, count, "user", table=not all_users)
+
+
+def _for_histories(
+    recommender: Recommender,
+    histories: Histories,
+    k: int,
+    *,
+    include_seen: bool,
+    fallback: bool,
+    rules: dict[str, Any],
+) -> Iterator[pl.DataFrame]:
+    """The lists of ``histories``, one frame per chunk of users, with the file's user ids."""
+    import polars as pl
+
+    from unrated.errors import DataError, quoted
+
+    positions = histories.fold(recommender.items_)
+    if not fallback and len(lost := histories.users_without(positions)):
+        users = ", ".join(quoted(u) for u in lost[:5].tolist()) + (", ..." if len(lost) > 5 else "")
+        many = f"{len(lost):,} histories have" if len(lost) > 1 else "1 history has"
+        raise DataError(
+            f"{many} no item the model knows (users {users}); "
+            "--fallback-popular gives them the most popular items",
+            path=histories.path,
+        )
+    ids = recommender.items_.ids
+    for user_ids, lines in histories.chunks(positions, max(1, CHUNK_ROWS // k)):
+        recs = recommender.recommend_history(
+            [ids[line] for line in lines],
+            k,
+            exclude_seen=not include_seen,
+            fallback="popular" if fallback else None,
+            **rules,
+        )
+        frame = _with_names(recommender, recs.to_frame())
+        rows = frame["history"].to_numpy()
+        frame = frame.with_columns(pl.Series("history", user_ids[rows])).rename(
+            {"history": "user_id"}
+        )
+        if fallback:
+            flags = ["popular" if f else None for f in recs.fallback[rows].tolist()]
+            frame = frame.with_columns(pl.Series("fallback", flags, dtype=pl.String))
+        yield frame
+
+
+def _stream(frames: Iterator[pl.DataFrame], out: Path | None, count: int) -> None:
+    """Write ``frames`` to ``out`` (atomically) or as CSV to standard output, one at a time."""
+    if out is not None:
+        rows = write_frames(frames, out)
+        console.print(f"wrote {rows:,} rows for {count:,} users → {plain(out)}", markup=False)
+        return
+    for number, frame in enumerate(frames):
+        _print_csv(frame, header=number == 0)
 
 
 def _database(
@@ -209,12 +315,7 @@ def _emit(frame: pl.DataFrame, out: Path | None, count: int, who: str, *, table:
             markup=False,
         )
     elif not table:
-        text = frame.write_csv()
-        # Data go to a pipe or file exactly as they are; a terminal gets control characters
-        # escaped (an item name cannot take the terminal over).
-        if sys.stdout.isatty():
-            text = "\n".join(plain(line) for line in text.split("\n"))
-        sys.stdout.write(text)
+        _print_csv(frame, header=True)
     else:
         from rich.table import Table
 
@@ -224,3 +325,13 @@ def _emit(frame: pl.DataFrame, out: Path | None, count: int, who: str, *, table:
         for row in frame.iter_rows():
             grid.add_row(*["" if v is None else shown(fmt(v)) for v in row])
         console.print(grid)
+
+
+def _print_csv(frame: pl.DataFrame, *, header: bool) -> None:
+    """``frame`` as CSV on standard output."""
+    text = frame.write_csv(include_header=header)
+    # Data go to a pipe or file exactly as they are; a terminal gets control characters
+    # escaped (an item name cannot take the terminal over).
+    if sys.stdout.isatty():
+        text = "\n".join(plain(line) for line in text.split("\n"))
+    sys.stdout.write(text)

@@ -9,11 +9,15 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
+import scipy.sparse as sp
 
+from unrated.data.histories import Histories
+from unrated.data.ids import IdIndex
 from unrated.data.interactions import Interactions, reindex
 from unrated.data.io import read_interactions
 from unrated.data.split import Split
@@ -26,7 +30,14 @@ from unrated.evaluation.metrics import (
     popularity_at_k,
 )
 from unrated.evaluation.repeat import repeat_explore
+from unrated.evaluation.stats import Interval, bootstrap_means, percentile_interval
 from unrated.models.base import Recommender
+from unrated.models.registry import format_spec
+
+#: User indices drawn at once for :meth:`Report.intervals` (8 bytes each).
+RESAMPLE_CELLS = 1 << 23
+#: Histories ranked per call of ``recommend_history`` by :func:`evaluate_histories`.
+HISTORY_BATCH = 10_000
 
 #: How the report header describes the protocol.
 PROTOCOL_NOTE = (
@@ -36,6 +47,10 @@ PROTOCOL_NOTE = (
 #: The same with re-buys allowed.
 REBUY_NOTE = PROTOCOL_NOTE.replace(
     "training items excluded", "re-buys allowed (training items ranked too)"
+)
+#: The same for new visitors' histories (:func:`evaluate_histories`).
+HISTORY_NOTE = PROTOCOL_NOTE.replace(
+    "training items excluded", "each history folded in, in order, its items excluded"
 )
 
 
@@ -58,6 +73,8 @@ class Report:
         include_seen: the users' training items were ranked too (re-buys allowed); then
             ``per_user`` also holds the repeat/explore metrics, NaN for a user a metric
             does not apply to (left out of means).
+        histories: the users are new visitors whose histories were folded in
+            (:func:`evaluate_histories`); their "training items" are their histories'.
     """
 
     model: str
@@ -72,11 +89,33 @@ class Report:
     item_counts: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     history_lengths: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=np.int64))
     include_seen: bool = False
+    histories: bool = False
 
     @property
     def n_users(self) -> int:
         """Number of evaluated users."""
         return len(self.user_ids)
+
+    def intervals(self, rounds: int = 1000, seed: int = 0) -> dict[str, Interval]:
+        """Every per-user metric's mean with its 95% bootstrap interval over the users.
+
+        The users are resampled as :func:`~unrated.evaluation.compare.compare` resamples
+        them (:func:`~unrated.evaluation.stats.bootstrap_indices`), drawn in blocks of at
+        most RESAMPLE_CELLS indices so memory stays bounded; when one block holds every
+        round, the resamples are compare's exactly.
+        """
+        rng = np.random.default_rng(seed)
+        n = max(self.n_users, 1)
+        step = max(1, RESAMPLE_CELLS // n)
+        means: dict[str, list[np.ndarray]] = {name: [] for name in self.per_user}
+        for start in range(0, rounds, step):
+            resamples = rng.integers(0, n, size=(min(step, rounds - start), n))
+            for name, values in self.per_user.items():
+                means[name].append(bootstrap_means(values, resamples))
+        return {
+            name: percentile_interval(values, np.concatenate(means[name] or [np.empty(0)]))
+            for name, values in self.per_user.items()
+        }
 
     def summary(self) -> dict[str, float]:
         """Mean of every per-user metric (over the users it applies to), then the aggregates."""
@@ -86,7 +125,9 @@ class Report:
     @property
     def note(self) -> str:
         """How the lists were made and scored, for report headers."""
-        return REBUY_NOTE if self.include_seen else PROTOCOL_NOTE
+        if self.include_seen:
+            return REBUY_NOTE.replace("training", "history") if self.histories else REBUY_NOTE
+        return HISTORY_NOTE if self.histories else PROTOCOL_NOTE
 
     def to_frame(self) -> pl.DataFrame:
         """One row per evaluated user, one column per metric."""
@@ -137,11 +178,7 @@ def evaluate(
         include_seen: rank the users' training items too (re-buys allowed), and add the
             repeat/explore metrics.
     """
-    from unrated.models.registry import format_spec
-
-    ks = tuple(sorted({k} if isinstance(k, int) else set(k)))
-    if not ks or any(not isinstance(x, int) or x < 1 for x in ks):
-        raise InvalidParameterError(f"k must be one or more ints ≥ 1. Got {k!r} instead.")
+    ks = _check_ks(k)
     if isinstance(test, Split):
         split_name = split_name or test.protocol
         test = test.test
@@ -156,18 +193,156 @@ def evaluate(
         raise DataError("no test user is known to the model: nothing to evaluate")
     max_k = max(*ks, curve)
     ranked, _ = model.rank_positions(user_idx, max_k, exclude_seen=not include_seen)
+    return _scored(
+        model,
+        ranked,
+        relevant[user_idx],
+        model.seen_[user_idx],
+        model.users_.ids[user_idx],
+        Scoring(ks, curve, include_seen, split_name or "test set", dropped, started),
+    )
+
+
+def evaluate_histories(
+    model: Recommender,
+    histories: Histories | str | Path,
+    targets: Histories | str | Path,
+    *,
+    k: int | Iterable[int] = (10, 20),
+    curve: int = 0,
+    include_seen: bool = False,
+    split_name: str | None = None,
+    format: str = "table",
+) -> Report:
+    """Score ``model`` on new visitors: each history folded in, its user's targets held out.
+
+    The protocol of the sequential literature (SASRec, gSASRec): for each history, read in
+    its order (:meth:`~unrated.models.base.Recommender.recommend_history`, no refit), every
+    item the model knows is ranked, the history's own items excluded, and the top max(k)
+    is compared with the items of the same user id in ``targets``.
+
+    Args:
+        model: a fitted model.
+        histories: :class:`~unrated.data.histories.Histories`, or a file that
+            :func:`~unrated.data.histories.read_histories` reads.
+        targets: the held-out items, the same way (their order does not matter).
+        k: one or more list lengths.
+        curve: as in :func:`evaluate`.
+        include_seen: rank the history's items too (re-buys allowed).
+        split_name: how to describe the test set in the report.
+        format: of files given by path: ``"table"`` or ``"sequences"``.
+
+    Target pairs that cannot be ranked are dropped and counted in
+    :attr:`Report.dropped_test_pairs`: their item is unknown to the model, or their user
+    has no history with an item it knows.
+    """
+    from unrated.data.histories import read_histories
+
+    ks = _check_ks(k)
+    model.check_fitted()
+    if not isinstance(histories, Histories):
+        histories = read_histories(histories, format=format)
+    if not isinstance(targets, Histories):
+        targets = read_histories(targets, format=format, order_col="")
+    started = time.perf_counter()
+    positions = histories.fold(model.items_)
+    seen = histories.matrix(positions, len(model.items_))
+    relevant, total = _relevant(histories, targets, model, seen)
+    rows = np.flatnonzero(np.diff(relevant.indptr) > 0)
+    if len(rows) == 0:
+        raise DataError("no target can be ranked: nothing to evaluate", path=targets.path)
+    max_k = max(*ks, curve)
+    ids = model.items_.ids
+    parts = [
+        model.recommend_history(
+            [ids[line] for line in histories.known(positions, rows[at : at + HISTORY_BATCH])],
+            max_k,
+            exclude_seen=not include_seen,
+        ).item_idx
+        for at in range(0, len(rows), HISTORY_BATCH)
+    ]
+    return _scored(
+        model,
+        np.concatenate(parts),
+        relevant[rows],
+        seen[rows],
+        histories.user_ids[rows],
+        Scoring(
+            ks,
+            curve,
+            include_seen,
+            split_name or f"{histories.path} → {targets.path}",
+            total - relevant.nnz,
+            started,
+            histories=True,
+        ),
+    )
+
+
+def _relevant(
+    histories: Histories, targets: Histories, model: Recommender, seen: sp.csr_matrix
+) -> tuple[sp.csr_matrix, int]:
+    """Each history's target items (histories × items, binary), and all distinct target pairs.
+
+    Targets of users without a history, or whose history has no known item, are left out.
+    """
+    found = IdIndex(histories.user_ids).positions(
+        targets.user_ids.tolist(), kind="user", missing="mark"
+    )
+    usable = np.append(np.diff(seen.indptr) > 0, False)  # found -1 (no history): False
+    row_of = np.where(usable[found], found, -1)
+    owner = np.repeat(np.arange(len(targets)), np.diff(targets.starts))
+    pairs = np.unique(owner.astype(np.int64) * len(targets.items) + targets.item_codes)
+    items = targets.fold(model.items_)
+    rows = row_of[owner]
+    keep = (rows >= 0) & (items >= 0)
+    matrix = sp.csr_matrix(
+        (np.ones(int(keep.sum()), dtype=np.float32), (rows[keep], items[keep])),
+        shape=seen.shape,
+    )
+    matrix.sum_duplicates()
+    matrix.data[:] = 1
+    return matrix, len(pairs)
+
+
+@dataclass(frozen=True)
+class Scoring:
+    """How :func:`_scored` scores the lists: list lengths and what the report says."""
+
+    ks: tuple[int, ...]
+    curve: int
+    include_seen: bool
+    split_name: str
+    dropped: int
+    started: float
+    histories: bool = False
+
+
+def _scored(
+    model: Recommender,
+    ranked: np.ndarray,
+    relevant: sp.csr_matrix,
+    seen: sp.csr_matrix,
+    user_ids: np.ndarray,
+    how: Scoring,
+) -> Report:
+    """The report of ``ranked`` lists (rows × ≥ max k item positions) against ``relevant``.
+
+    ``seen`` holds each row's own items (excluded from its list unless ``include_seen``).
+    """
+    ks, curve = how.ks, how.curve
+    max_k = max(*ks, curve)
     if ranked.shape[1] < max_k:  # catalogue smaller than k: pad with "no item"
         ranked = np.pad(ranked, ((0, 0), (0, max_k - ranked.shape[1])), constant_values=-1)
-    relevant_rows = relevant[user_idx]
-    hits = hit_matrix(ranked, relevant_rows)
-    n_relevant = n_relevant_all[user_idx]
+    hits = hit_matrix(ranked, relevant)
+    n_relevant = np.diff(relevant.indptr)
     per_user = {
         f"{name}@{cutoff}": metric(hits, n_relevant, cutoff)
         for name, metric in PER_USER_METRICS.items()
         for cutoff in ks
     }
-    if include_seen:
-        per_user |= repeat_explore(ranked, relevant_rows, model.seen_[user_idx], ks)
+    if how.include_seen:
+        per_user |= repeat_explore(ranked, relevant, seen, ks)
     ndcg_curve = np.array([ndcg_at_k(hits, n_relevant, c).mean() for c in range(1, curve + 1)])
     n_items = len(model.items_)
     popularity = np.bincount(model.seen_.indices, minlength=n_items) / max(len(model.users_), 1)
@@ -177,18 +352,26 @@ def evaluate(
     listed = ranked[:, : max(ks)]
     return Report(
         model=format_spec(model),
-        split=split_name or "test set",
+        split=how.split_name,
         k=ks,
-        user_ids=model.users_.ids[user_idx],
+        user_ids=user_ids,
         per_user=per_user,
         aggregate=aggregate,
-        dropped_test_pairs=dropped,
-        seconds=time.perf_counter() - started,
+        dropped_test_pairs=how.dropped,
+        seconds=time.perf_counter() - how.started,
         ndcg_curve=ndcg_curve,
         item_counts=np.bincount(listed[listed >= 0], minlength=n_items),
-        history_lengths=np.diff(model.seen_.indptr)[user_idx],
-        include_seen=include_seen,
+        history_lengths=np.diff(seen.indptr),
+        include_seen=how.include_seen,
+        histories=how.histories,
     )
+
+
+def _check_ks(k: int | Iterable[int]) -> tuple[int, ...]:
+    ks = tuple(sorted({k} if isinstance(k, int) else set(k)))
+    if not ks or any(not isinstance(x, int) or x < 1 for x in ks):
+        raise InvalidParameterError(f"k must be one or more ints ≥ 1. Got {k!r} instead.")
+    return ks
 
 
 def nan_mean(values: np.ndarray) -> float:

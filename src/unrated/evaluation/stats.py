@@ -47,15 +47,29 @@ def bootstrap_interval(values: np.ndarray, resamples: np.ndarray) -> Interval:
 
     NaN values (users a metric does not apply to) are left out of every mean.
     """
+    return percentile_interval(values, bootstrap_means(values, resamples))
+
+
+def bootstrap_means(values: np.ndarray, resamples: np.ndarray) -> np.ndarray:
+    """The mean of ``values`` in each resample (a row of ``resamples``), NaN values left out.
+
+    A resample without a value that is not NaN has no mean and is left out.
+    """
     applies = ~np.isnan(values)
     if applies.all():
-        means = values[resamples].mean(axis=1)
-    elif not applies.any():
+        means: np.ndarray = values[resamples].mean(axis=1)
+        return means
+    sums = np.where(applies, values, 0.0)[resamples].sum(axis=1)
+    counts = applies[resamples].sum(axis=1)
+    kept: np.ndarray = sums[counts > 0] / counts[counts > 0]
+    return kept
+
+
+def percentile_interval(values: np.ndarray, means: np.ndarray) -> Interval:
+    """Mean of ``values`` (NaN left out) with the 2.5 and 97.5 percentiles of ``means``."""
+    applies = ~np.isnan(values)
+    if not applies.any() or not len(means):
         return Interval(float("nan"), float("nan"), float("nan"))
-    else:
-        sums = np.where(applies, values, 0.0)[resamples].sum(axis=1)
-        counts = applies[resamples].sum(axis=1)
-        means = sums[counts > 0] / counts[counts > 0]
     low, high = np.percentile(means, [2.5, 97.5])
     return Interval(float(values[applies].mean()), float(low), float(high))
 
