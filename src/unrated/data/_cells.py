@@ -179,9 +179,13 @@ def parse_times(column: pl.Series, places: Places) -> np.ndarray:
     as_number = text.cast(pl.Float64, strict=False)
     if as_number.null_count() == 0:
         return as_number.to_numpy()
-    parsed = text.str.to_datetime(strict=False, time_unit="ms")
-    bad = parsed.is_null()
-    if bad.any():
+    bad = as_number.is_null()  # some value is no number: a date, or bad
+    try:
+        parsed = text.str.to_datetime(strict=False, time_unit="ms")
+        bad = parsed.is_null()
+    except pl.exceptions.ComputeError:  # no date format fits: the first non-number is bad
+        pass
+    if bad.any():  # always, when no date format fits
         record = first(bad)
         raise cell_error(
             places, record, column.name, column[record], "expected a number or an ISO date/time"

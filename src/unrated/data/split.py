@@ -69,7 +69,15 @@ def split_holdout(
 
 
 def split_last(data: Interactions, *, min_interactions: int = 2) -> Split:
-    """Hold out each user's latest item (by first-interaction time); ties go to the larger index.
+    """Hold out each user's latest item, the rest in order: leave-last-out of sequential models.
+
+    The latest item is the one first bought last: in the order of the data's lines
+    (:attr:`Interactions.events`: by time, ties in file order), the order a sequential model
+    such as ``sasrec`` reads a customer's items in. An item bought again is not new: the
+    latest *new* item is held out (a held-out item the user had before could not be
+    recommended, as training items are excluded). Train keeps every line of the other items,
+    in that order (``train.events``), so a sequential model trains on the ordered prefix.
+    Without lines (a matrix with times), ties in time go to the larger item index.
 
     Users with fewer than ``min_interactions`` items stay whole in train.
     """
@@ -78,7 +86,11 @@ def split_last(data: Interactions, *, min_interactions: int = 2) -> Split:
     matrix = data.matrix
     counts = np.diff(matrix.indptr)
     rows = np.repeat(np.arange(data.n_users), counts)
-    order = np.lexsort((matrix.indices, times, rows))
+    first_line = _first_lines(data, rows)
+    if first_line is not None:
+        order = np.lexsort((first_line, rows))
+    else:
+        order = np.lexsort((matrix.indices, times, rows))
     last_positions = order[matrix.indptr[1:][counts > 0] - 1]
     in_test = np.zeros(matrix.nnz, dtype=bool)
     eligible = counts[rows[last_positions]] >= min_interactions
@@ -177,6 +189,20 @@ def split_data(
     if protocol == "time":
         return split_by_time(data, fraction=fraction)
     raise DataError(f"unknown split protocol {protocol!r}; choose one of {', '.join(PROTOCOLS)}")
+
+
+def _first_lines(data: Interactions, rows: np.ndarray) -> np.ndarray | None:
+    """Per pair (aligned with ``data.matrix.data``): where its first line is in the events.
+
+    None without events, or with events that do not hold exactly the matrix's pairs.
+    """
+    if data.events is None:
+        return None
+    n_items = max(data.n_items, 1)
+    lines = data.events.user.astype(np.int64) * n_items + data.events.item
+    keys, first = np.unique(lines, return_index=True)
+    pairs = rows.astype(np.int64) * n_items + data.matrix.indices
+    return first if np.array_equal(keys, pairs) else None
 
 
 def _require_times(data: Interactions, protocol: str) -> np.ndarray:
