@@ -9,7 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-import unrated.cli.recommend
+import unrated.cli._histories
 from tests.cli.conftest import CliRun
 from unrated.modelfile import load_model
 
@@ -95,7 +95,7 @@ def test_chunks_stream_one_file_with_one_header(
     many = "user_id,item_id\n" + "".join(f"v{n},{'xyzw'[n % 4]}\n" for n in range(25))
     (files / "many.csv").write_text(many)
     whole = cli("recommend", "knn.unrated", "--histories", "many.csv").stdout
-    monkeypatch.setattr(unrated.cli.recommend, "CHUNK_ROWS", 30)  # 3 users a chunk at -k 10
+    monkeypatch.setattr(unrated.cli._histories, "CHUNK_ROWS", 30)  # 3 users a chunk at -k 10
     assert cli("recommend", "knn.unrated", "--histories", "many.csv").stdout == whole
     assert whole.count("user_id") == 1 and len(rows(whole)) == 25 * 3
     for name in ("r.csv", "r.tsv", "r.parquet"):

@@ -7,12 +7,12 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 import pytest
 
 import unrated as ur
 from unrated.data.histories import Histories, read_histories
 from unrated.data.ids import IdIndex
-from unrated.data.io import read_sequences
 
 
 def listed(histories: Histories) -> list[tuple[str, list[str]]]:
@@ -124,18 +124,13 @@ def test_sequences_one_user_per_line_numbered_from_one(tmp_path: Path) -> None:
         ("1", ["3", "1", "2"]),
         ("3", ["7", "3", "9"]),
     ]
-    frame = read_sequences(path)
-    assert frame.rows() == [
-        ("1", "3", 0),
-        ("1", "1", 1),
-        ("1", "2", 2),
-        ("3", "7", 0),
-        ("3", "3", 1),
-        ("3", "9", 2),
-    ]
     data = ur.read_interactions(path, format="sequences")
-    assert data.events is not None
+    assert data.events is not None and data.events.time is not None
+    assert data.users.take(data.events.user).tolist() == ["1", "1", "1", "3", "3", "3"]
     assert data.items.take(data.events.item).tolist() == ["3", "1", "2", "7", "3", "9"]
+    assert data.events.time.tolist() == [0, 1, 2, 0, 1, 2]  # the position is the time
+    with pytest.raises(ur.DataError, match="the sequences format reads a file, not a DataFrame"):
+        ur.read_interactions(pl.DataFrame({"user_id": [1], "item_id": [2]}), format="sequences")
 
 
 def test_sequences_errors_name_the_line(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from unrated.data.histories import read_histories
 from unrated.data.interactions import interactions_to_frame
 from unrated.data.synthetic import make_purchases
 from unrated.evaluation import protocol
-from unrated.evaluation.protocol import evaluate_histories
+from unrated.evaluation.histories import evaluate_histories
 from unrated.evaluation.stats import bootstrap_indices, bootstrap_interval
 
 # popular: x 3 users, y 2, w 1, z 1 (ties: w before z)

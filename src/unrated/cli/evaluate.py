@@ -82,7 +82,8 @@ def evaluate_command(
     include_seen: IncludeSeen = False,
 ) -> None:
     """Score a saved model on a test file, or on histories and their targets (see the help)."""
-    from unrated.evaluation.protocol import evaluate, evaluate_histories
+    from unrated.evaluation.histories import evaluate_histories
+    from unrated.evaluation.protocol import evaluate
     from unrated.modelfile import load_model
 
     ks = parse_ks(k)

@@ -33,13 +33,10 @@ if TYPE_CHECKING:
     import polars as pl
 
     from unrated.data.database import Database
-    from unrated.data.histories import Histories
     from unrated.models.base import Recommender
 
 Out = Annotated[Path | None, typer.Option("--out", "-o", help="Write CSV (or .parquet) here.")]
 K = Annotated[int, typer.Option("-k", help="List length.")]
-#: Rows of recommendations in memory at once with --histories (users: this // k).
-CHUNK_ROWS = 100_000
 
 
 _RECOMMEND_HELP = (
@@ -90,8 +87,9 @@ def recommend(
         bool,
         typer.Option(
             "--fallback-popular",
-            help="Unknown users get the most popular items (flagged in a 'fallback' column) "
-            "instead of an error. Popular: most distinct users in training, as in 'serve'.",
+            help="Unknown users (with --histories: histories without an item the model knows) "
+            "get the most popular items (flagged in a 'fallback' column) instead of an error. "
+            "Popular: most distinct users in training, as in 'serve'.",
         ),
     ] = False,
     where: Where = None,
@@ -121,6 +119,7 @@ def recommend(
             raise InvalidParameterError("give --histories FILE, --user ID or --all: one of them")
         if table is not None:
             raise InvalidParameterError("--histories writes a file or standard output, not --table")
+        from unrated.cli._histories import lists_for_histories
         from unrated.data.histories import read_histories
 
         read = read_histories(
@@ -132,7 +131,7 @@ def recommend(
             format=data_format,
         )
         recommender = load_model(model)
-        frames = _for_histories(
+        frames = lists_for_histories(
             recommender,
             read,
             k,
@@ -140,7 +139,8 @@ def recommend(
             fallback=fallback_popular,
             rules={"exclude": exclude, "candidates": only, "where": where},
         )
-        _stream(frames, Path(out) if out else None, len(read))
+        named = (_with_names(recommender, frame) for frame in frames)
+        _stream(named, Path(out) if out else None, len(read))
         return
     target = _database(out, table, append, password_env)
     if user and all_users:
@@ -173,49 +173,6 @@ def recommend(
         )
         return
     _emit(frame, Path(out) if out else None, count, "user", table=not all_users)
-
-
-def _for_histories(
-    recommender: Recommender,
-    histories: Histories,
-    k: int,
-    *,
-    include_seen: bool,
-    fallback: bool,
-    rules: dict[str, Any],
-) -> Iterator[pl.DataFrame]:
-    """The lists of ``histories``, one frame per chunk of users, with the file's user ids."""
-    import polars as pl
-
-    from unrated.errors import DataError, quoted
-
-    positions = histories.fold(recommender.items_)
-    if not fallback and len(lost := histories.users_without(positions)):
-        users = ", ".join(quoted(u) for u in lost[:5].tolist()) + (", ..." if len(lost) > 5 else "")
-        many = f"{len(lost):,} histories have" if len(lost) > 1 else "1 history has"
-        raise DataError(
-            f"{many} no item the model knows (users {users}); "
-            "--fallback-popular gives them the most popular items",
-            path=histories.path,
-        )
-    ids = recommender.items_.ids
-    for user_ids, lines in histories.chunks(positions, max(1, CHUNK_ROWS // k)):
-        recs = recommender.recommend_history(
-            [ids[line] for line in lines],
-            k,
-            exclude_seen=not include_seen,
-            fallback="popular" if fallback else None,
-            **rules,
-        )
-        frame = _with_names(recommender, recs.to_frame())
-        rows = frame["history"].to_numpy()
-        frame = frame.with_columns(pl.Series("history", user_ids[rows])).rename(
-            {"history": "user_id"}
-        )
-        if fallback:
-            flags = ["popular" if f else None for f in recs.fallback[rows].tolist()]
-            frame = frame.with_columns(pl.Series("fallback", flags, dtype=pl.String))
-        yield frame
 
 
 def _stream(frames: Iterator[pl.DataFrame], out: Path | None, count: int) -> None:

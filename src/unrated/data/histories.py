@@ -1,7 +1,7 @@
 """Histories: a file of customers' items in order, each to be folded in as a new visitor's.
 
 The file holds ``user_id,item_id`` rows (CSV, TSV, Parquet; or the ``sequences`` format of
-:func:`~unrated.data.io.read_sequences`) and optionally an order column: a position
+``unrated.data._sequences``) and optionally an order column: a position
 (``position``, ``pos``, ``seq``, ``step``) or a time (``timestamp``, ``date``, ...), found by
 name like the other columns, or named. Each distinct user id's rows form one history, sorted
 by the order column (rows with the same value, and files without one, keep file order).
@@ -30,8 +30,9 @@ from unrated.data._columns import (
     find_column,
     require_column,
 )
+from unrated.data._sequences import is_sequences
 from unrated.data.ids import IdIndex
-from unrated.data.io import _NO_ID_HINT, FORMATS, _opened
+from unrated.data.io import _NO_ID_HINT, _opened
 from unrated.errors import DataError, DataWarning, quoted
 
 #: Names of a column of positions within a history (0, 1, 2, ...), tried before time columns.
@@ -138,10 +139,8 @@ def read_histories(
     Raises:
         DataError: a missing or malformed file; the message names file, line, column, value.
     """
-    if format not in FORMATS:
-        raise DataError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
     path = str(source)
-    with _opened(Path(source), delimiter, sequences=format == "sequences") as (frame, places):
+    with _opened(Path(source), delimiter, sequences=is_sequences(format)) as (frame, places):
         columns = frame.columns
         user = require_column(columns, user_col, USER_COLUMNS, "user", path)
         item = require_column(

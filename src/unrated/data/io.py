@@ -42,18 +42,16 @@ from unrated.data._columns import (
     find_columns,
     require_column,
 )
+from unrated.data._sequences import is_sequences, sequences_frame
 from unrated.data._spool import Input
-from unrated.data._text import BYTES_PER_LINE, _scan, read_text_table
+from unrated.data._text import BYTES_PER_LINE, read_text_table
 from unrated.data.database import is_database, read_database
 from unrated.data.events import build_events
 from unrated.data.ids import IdIndex
 from unrated.data.interactions import Interactions, SourceColumns, build_interactions
 from unrated.errors import DataError, DataWarning, MemoryLimitError
 
-__all__ = ["FORMATS", "find_columns", "read_interactions", "read_item_names", "read_sequences"]
-
-#: The layouts :func:`read_interactions` reads: columns with a header, or sequences.
-FORMATS = ("table", "sequences")
+__all__ = ["find_columns", "read_interactions", "read_item_names"]
 
 _NO_ID_HINT = f"{CLEAN_FLAG} drops rows without one (guest checkouts)"
 
@@ -95,9 +93,7 @@ def read_interactions(
             reason, in one :class:`DataWarning` (see ``unrated.data._cleaning``). With the
             weight column ignored (``weight_col=""``, every line counts 1), a ``quantity``
             or ``qty`` column still finds the returns. Without it such rows are errors.
-        format: ``"table"`` (columns, as above) or ``"sequences"``: a text file of one
-            customer per line, their item ids in order, separated by spaces (SASRec's
-            files); see :func:`read_sequences`.
+        format: ``"table"`` (columns, as above) or ``"sequences"`` (``unrated.data._sequences``).
 
     A column of item names (``item_name``, ``product_name``, ``title``, ``description``)
     gives :attr:`Interactions.item_names`: each item's commonest name.
@@ -108,22 +104,15 @@ def read_interactions(
     """
     if isinstance(source, Interactions):
         return source
-    if format not in FORMATS:
-        raise DataError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
-    if format == "sequences":
-        if not isinstance(source, str | Path):
-            raise DataError(
-                f"the sequences format is for a file path, not a {type(source).__name__}"
-            )
-        with _opened(Path(source), delimiter, sequences=True) as (frame, places):
-            return _from_frame(frame, places, None, None, "position", "", "", clean)
+    if sequences := is_sequences(format, source):
+        time_col, weight_col, basket_col = "position", "", ""
     if sp.issparse(source):
         return _from_matrix(source)
     roles = (user_col, item_col, time_col, weight_col, basket_col)
     if is_database(source):  # a Database, or a postgresql:// or duckdb:/// URL
         return _from_frame(*read_database(source), *roles, clean)
     if isinstance(source, str | Path):
-        with _opened(Path(source), delimiter) as (frame, places):
+        with _opened(Path(source), delimiter, sequences=sequences) as (frame, places):
             return _from_frame(frame, places, *roles, clean)
     if isinstance(source, pl.DataFrame):
         return _from_frame(source, Places(None), *roles, clean)
@@ -157,56 +146,20 @@ def _from_matrix(matrix: Any) -> Interactions:
 def _opened(
     path: Path, delimiter: str | None, *, sequences: bool = False
 ) -> Iterator[tuple[pl.DataFrame, Places]]:
-    """The file as a frame, and where its rows came from (valid inside the ``with`` block).
-
-    ``sequences``: the file is read by :func:`read_sequences`' rules.
-    """
+    """The file as a frame, and where its rows came from (valid inside the ``with`` block)."""
     if not path.exists():
         raise DataError("file not found", path=str(path))
     if path.is_dir():
         raise DataError("is a directory, expected a file", path=str(path))
     with Input(path) as source:
-        if sequences:
-            yield _read_sequences(source)
-            return
         stem = path.name.lower().removesuffix(".gz").removesuffix(".bz2").removesuffix(".xz")
-        if stem.endswith((".parquet", ".pq")) or source.head.startswith(b"PAR1"):
+        if sequences:
+            yield sequences_frame(source)
+        elif stem.endswith((".parquet", ".pq")) or source.head.startswith(b"PAR1"):
             yield _read_parquet(source), Places(str(path))
         else:
             frame, records, used = read_text_table(source, delimiter)
             yield frame, Places(str(path), source.local, records, used)
-
-
-def read_sequences(source: str | Path) -> pl.DataFrame:
-    """A sequences file as a table: ``user_id`` (its line number), ``item_id``, ``position``.
-
-    Each line is one customer's item ids in order, separated by spaces or tabs (the format of
-    SASRec's and gSASRec's data sets); a blank line is a customer without items. Line numbers
-    count from 1; ids stay text, as written; ``position`` counts from 0 within a line.
-    """
-    with _opened(Path(source), None, sequences=True) as (frame, _):
-        return frame
-
-
-def _read_sequences(source: Input) -> tuple[pl.DataFrame, Places]:
-    """The rows of a sequences file, and their places (row -> its 0-based line)."""
-    _scan(source)  # NUL bytes, non-UTF-8 text, overlong lines, memory
-    text = source.local.read_bytes().decode("utf-8").removeprefix("\ufeff")
-    lines = pl.Series("line", text.split("\n"))
-    tokens = lines.str.extract_all(r"[^\s]+")
-    counts = tokens.list.len()
-    frame = pl.DataFrame(
-        {
-            "user_id": pl.int_range(1, len(lines) + 1, eager=True).cast(pl.String),
-            "item_id": tokens,
-            "position": pl.int_ranges(0, counts, eager=True),
-        }
-    ).explode("item_id", "position")
-    frame = frame.filter(pl.col("item_id").is_not_null())
-    if frame.height == 0:
-        raise DataError("no item ids: every line is blank", path=str(source.path))
-    records = frame["user_id"].cast(pl.Int64).to_numpy() - 1
-    return frame, Places(str(source.path), records=records)
 
 
 def _read_parquet(source: Input) -> pl.DataFrame:

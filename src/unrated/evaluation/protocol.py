@@ -9,15 +9,12 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 import scipy.sparse as sp
 
-from unrated.data.histories import Histories
-from unrated.data.ids import IdIndex
 from unrated.data.interactions import Interactions, reindex
 from unrated.data.io import read_interactions
 from unrated.data.split import Split
@@ -36,8 +33,6 @@ from unrated.models.registry import format_spec
 
 #: User indices drawn at once for :meth:`Report.intervals` (8 bytes each).
 RESAMPLE_CELLS = 1 << 23
-#: Histories ranked per call of ``recommend_history`` by :func:`evaluate_histories`.
-HISTORY_BATCH = 10_000
 
 #: How the report header describes the protocol.
 PROTOCOL_NOTE = (
@@ -48,7 +43,7 @@ PROTOCOL_NOTE = (
 REBUY_NOTE = PROTOCOL_NOTE.replace(
     "training items excluded", "re-buys allowed (training items ranked too)"
 )
-#: The same for new visitors' histories (:func:`evaluate_histories`).
+#: The same for new visitors' histories (``unrated.evaluation.histories``).
 HISTORY_NOTE = PROTOCOL_NOTE.replace(
     "training items excluded", "each history folded in, in order, its items excluded"
 )
@@ -73,8 +68,8 @@ class Report:
         include_seen: the users' training items were ranked too (re-buys allowed); then
             ``per_user`` also holds the repeat/explore metrics, NaN for a user a metric
             does not apply to (left out of means).
-        histories: the users are new visitors whose histories were folded in
-            (:func:`evaluate_histories`); their "training items" are their histories'.
+        histories: the users are new visitors whose histories were folded in (see
+            ``unrated.evaluation.histories``); their "training items" are their histories'.
     """
 
     model: str
@@ -178,7 +173,7 @@ def evaluate(
         include_seen: rank the users' training items too (re-buys allowed), and add the
             repeat/explore metrics.
     """
-    ks = _check_ks(k)
+    ks = check_ks(k)
     if isinstance(test, Split):
         split_name = split_name or test.protocol
         test = test.test
@@ -193,7 +188,7 @@ def evaluate(
         raise DataError("no test user is known to the model: nothing to evaluate")
     max_k = max(*ks, curve)
     ranked, _ = model.rank_positions(user_idx, max_k, exclude_seen=not include_seen)
-    return _scored(
+    return scored(
         model,
         ranked,
         relevant[user_idx],
@@ -203,111 +198,9 @@ def evaluate(
     )
 
 
-def evaluate_histories(
-    model: Recommender,
-    histories: Histories | str | Path,
-    targets: Histories | str | Path,
-    *,
-    k: int | Iterable[int] = (10, 20),
-    curve: int = 0,
-    include_seen: bool = False,
-    split_name: str | None = None,
-    format: str = "table",
-) -> Report:
-    """Score ``model`` on new visitors: each history folded in, its user's targets held out.
-
-    The protocol of the sequential literature (SASRec, gSASRec): for each history, read in
-    its order (:meth:`~unrated.models.base.Recommender.recommend_history`, no refit), every
-    item the model knows is ranked, the history's own items excluded, and the top max(k)
-    is compared with the items of the same user id in ``targets``.
-
-    Args:
-        model: a fitted model.
-        histories: :class:`~unrated.data.histories.Histories`, or a file that
-            :func:`~unrated.data.histories.read_histories` reads.
-        targets: the held-out items, the same way (their order does not matter).
-        k: one or more list lengths.
-        curve: as in :func:`evaluate`.
-        include_seen: rank the history's items too (re-buys allowed).
-        split_name: how to describe the test set in the report.
-        format: of files given by path: ``"table"`` or ``"sequences"``.
-
-    Target pairs that cannot be ranked are dropped and counted in
-    :attr:`Report.dropped_test_pairs`: their item is unknown to the model, or their user
-    has no history with an item it knows.
-    """
-    from unrated.data.histories import read_histories
-
-    ks = _check_ks(k)
-    model.check_fitted()
-    if not isinstance(histories, Histories):
-        histories = read_histories(histories, format=format)
-    if not isinstance(targets, Histories):
-        targets = read_histories(targets, format=format, order_col="")
-    started = time.perf_counter()
-    positions = histories.fold(model.items_)
-    seen = histories.matrix(positions, len(model.items_))
-    relevant, total = _relevant(histories, targets, model, seen)
-    rows = np.flatnonzero(np.diff(relevant.indptr) > 0)
-    if len(rows) == 0:
-        raise DataError("no target can be ranked: nothing to evaluate", path=targets.path)
-    max_k = max(*ks, curve)
-    ids = model.items_.ids
-    parts = [
-        model.recommend_history(
-            [ids[line] for line in histories.known(positions, rows[at : at + HISTORY_BATCH])],
-            max_k,
-            exclude_seen=not include_seen,
-        ).item_idx
-        for at in range(0, len(rows), HISTORY_BATCH)
-    ]
-    return _scored(
-        model,
-        np.concatenate(parts),
-        relevant[rows],
-        seen[rows],
-        histories.user_ids[rows],
-        Scoring(
-            ks,
-            curve,
-            include_seen,
-            split_name or f"{histories.path} → {targets.path}",
-            total - relevant.nnz,
-            started,
-            histories=True,
-        ),
-    )
-
-
-def _relevant(
-    histories: Histories, targets: Histories, model: Recommender, seen: sp.csr_matrix
-) -> tuple[sp.csr_matrix, int]:
-    """Each history's target items (histories × items, binary), and all distinct target pairs.
-
-    Targets of users without a history, or whose history has no known item, are left out.
-    """
-    found = IdIndex(histories.user_ids).positions(
-        targets.user_ids.tolist(), kind="user", missing="mark"
-    )
-    usable = np.append(np.diff(seen.indptr) > 0, False)  # found -1 (no history): False
-    row_of = np.where(usable[found], found, -1)
-    owner = np.repeat(np.arange(len(targets)), np.diff(targets.starts))
-    pairs = np.unique(owner.astype(np.int64) * len(targets.items) + targets.item_codes)
-    items = targets.fold(model.items_)
-    rows = row_of[owner]
-    keep = (rows >= 0) & (items >= 0)
-    matrix = sp.csr_matrix(
-        (np.ones(int(keep.sum()), dtype=np.float32), (rows[keep], items[keep])),
-        shape=seen.shape,
-    )
-    matrix.sum_duplicates()
-    matrix.data[:] = 1
-    return matrix, len(pairs)
-
-
 @dataclass(frozen=True)
 class Scoring:
-    """How :func:`_scored` scores the lists: list lengths and what the report says."""
+    """How :func:`scored` scores the lists: list lengths and what the report says."""
 
     ks: tuple[int, ...]
     curve: int
@@ -318,7 +211,7 @@ class Scoring:
     histories: bool = False
 
 
-def _scored(
+def scored(
     model: Recommender,
     ranked: np.ndarray,
     relevant: sp.csr_matrix,
@@ -367,7 +260,8 @@ def _scored(
     )
 
 
-def _check_ks(k: int | Iterable[int]) -> tuple[int, ...]:
+def check_ks(k: int | Iterable[int]) -> tuple[int, ...]:
+    """The list lengths ``k`` names, sorted; an error unless each is an int ≥ 1."""
     ks = tuple(sorted({k} if isinstance(k, int) else set(k)))
     if not ks or any(not isinstance(x, int) or x < 1 for x in ks):
         raise InvalidParameterError(f"k must be one or more ints ≥ 1. Got {k!r} instead.")
