@@ -119,3 +119,11 @@ def test_ml1m_gsasrec_validation_users_as_benchmarks_sasrec(cli: CliRun) -> None
     assert round(metrics["recall@10"], 4) == 0.1035
     assert [round(x, 4) for x in intervals["ndcg@10"]] == [0.0359, 0.0633]
     assert [round(x, 4) for x in intervals["recall@10"]] == [0.0762, 0.1309]
+
+
+def test_compare_leaves_the_last_item_of_each_sequence_out(cli: CliRun, tmp_path: Path) -> None:
+    """--format sequences with compare: the position orders each user, as --protocol last needs."""
+    (tmp_path / "s.txt").write_text("1 2 3 4\n2 3 4 1\n1 3 4 2\n4 2 1 3\n3 1 2 4\n")
+    args = ("s.txt", "--format", "sequences", "--protocol", "last", "--models", "popular")
+    out = cli("compare", *args, "-k", "1").stdout
+    assert out.startswith("last(min_interactions=2): 5 users\n")

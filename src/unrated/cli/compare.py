@@ -16,6 +16,7 @@ from unrated.cli._display import plain, shown
 from unrated.cli._options import (
     BasketCol,
     Clean,
+    DataFormat,
     HalfLife,
     IncludeSeen,
     ItemCol,
@@ -84,6 +85,7 @@ def compare_command(
     password_env: PasswordEnv = None,
     basket_col: BasketCol = None,
     clean: Clean = False,
+    data_format: DataFormat = "table",
     include_seen: IncludeSeen = False,
     half_life: HalfLife = None,
 ) -> None:
@@ -102,14 +104,14 @@ def compare_command(
         raise InvalidParameterError(f"--protocol must be one of {', '.join(PROTOCOLS)}")
     source = data_source(train, query, table, password_env)
     columns = (user_col, item_col, time_col, weight_col)
-    data = read_data(source, *columns, basket_col=basket_col, clean=clean)
+    data = read_data(source, *columns, basket_col=basket_col, clean=clean, format=data_format)
     catalogue = None if items is None else read_catalogue(items)
     if catalogue is not None:  # every model ranks the products nobody bought too
         data = describe(data, catalogue, complete=False)[0]
     if test is None:
         split = split_data(data, protocol, seed=seed, days=days)
     else:
-        held_out = read_data(test, *columns, basket_col=basket_col, clean=clean)
+        held_out = read_data(test, *columns, basket_col=basket_col, clean=clean, format=data_format)
         aligned, dropped = reindex(held_out, data.users, data.items)
         split = Split(data, aligned, f"given test file {test}", dropped)
     if half_life is not None:
