@@ -84,6 +84,35 @@ def test_a_refit_update_equals_a_fit_on_everything() -> None:
     assert mine.select("user_id", "item_id").equals(theirs.select("user_id", "item_id"))
 
 
+def test_ials_update_solves_what_the_new_pairs_touch_and_nothing_else() -> None:
+    """Touched users end at their fold-in; items of their histories move; the rest stays."""
+    apart = pl.DataFrame(  # a third group: no customer of the new pairs has its products
+        [(f"z{user}", f"z{item}") for user in range(4) for item in range(5) if item != user],
+        schema=["user_id", "item_id"],
+        orient="row",
+    )
+    model = ur.IALS(factors=8, seed=0).fit(pl.concat([OLD, apart]), progress=False)
+    users, items = model.user_factors_.copy(), model.item_factors_.copy()
+    model.update(NEW, progress=False)
+    user_at = model.users_.positions(["c0", "c2", "z0"], kind="user")
+    item_at = model.items_.positions(["a3", "b0", "z0"], kind="item")
+    moved = np.abs(model.item_factors_[item_at] - items[item_at]).max(axis=1)
+    assert moved[0] > 1e-3 and moved[1] > 1e-3  # c0's history, c1's (b0 not in the new pairs)
+    np.testing.assert_array_equal(model.item_factors_[item_at[2]], items[item_at[2]])
+    np.testing.assert_array_equal(model.user_factors_[user_at[2]], users[user_at[2]])
+    assert np.abs(model.user_factors_[user_at[:2]] - users[user_at[:2]]).max() > 1e-3
+    every = len(model.items_)
+    for user in ("c0", "new"):  # a touched user's vector is the exact solve of their history
+        history = model.items_.take(
+            model.seen_[model.users_.positions([user], kind="user")].indices
+        )
+        mine = model.recommend([user], k=every)
+        folded = model.recommend_history([history], k=every)
+        order, theirs = np.argsort(mine.item_idx[0]), np.argsort(folded.item_idx[0])
+        assert mine.item_idx[0][order].tolist() == folded.item_idx[0][theirs].tolist()
+        np.testing.assert_allclose(mine.scores[0][order], folded.scores[0][theirs], atol=1e-4)
+
+
 def test_ials_update_is_near_a_refit_on_real_data(ml100k_path: Path) -> None:
     frame = pl.read_csv(ml100k_path).sort("timestamp")
     cut, end = int(len(frame) * 0.8), int(len(frame) * 0.9)
@@ -98,7 +127,8 @@ def test_ials_update_is_near_a_refit_on_real_data(ml100k_path: Path) -> None:
         name: ur.evaluate(model, split, k=20).summary()["ndcg@20"]
         for name, model in (("updated", updated), ("refit", refit), ("before", before))
     }
-    assert ndcg["updated"] > ndcg["before"] and ndcg["updated"] >= 0.95 * ndcg["refit"], ndcg
+    # measured 0.2272 against 0.2315 (-1.9%); one round of the update fell 5.6% behind
+    assert ndcg["updated"] > ndcg["before"] and ndcg["updated"] >= 0.97 * ndcg["refit"], ndcg
 
 
 def test_names_of_new_items_come_from_the_new_data() -> None:
