@@ -3,7 +3,9 @@
 Pairs (by the time of their first line) before the 80% time quantile train the model; those
 between 80% and 90% arrive later, as one batch or as daily batches given to ``update``; the
 last 10% are the test (users and items of the first 90% only, their earlier items left out).
-The refit is ``fit`` on the first 90%. Prints one Markdown table per data set.
+The refit is ``fit`` on the first 90%. Models with a seed are fitted, updated and refitted
+once per seed: quality is the mean over seeds (range in brackets), seconds the median.
+Prints one Markdown table per data set.
 
     python benchmarks/update.py [--data ml-latest-small online-retail] [--models ials ...]
 """
@@ -26,6 +28,7 @@ SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 DATA = {
     "ml-latest-small": (SHARED / "ml-latest-small" / "ratings.csv", {}),
     "online-retail": (SHARED / "online-retail" / "online_retail.csv.gz", {"clean": True}),
+    "ml-100k": (SHARED / "ml-100k" / "ratings.csv", {}),
 }
 MODELS = ("ials", "bpr", "mf", "item-knn", "ease", "graph-filter", "popular")
 DAY = 86_400.0
@@ -61,7 +64,8 @@ def run(name: str, models: list[str], seeds: int, period: float) -> None:
     print(
         f"\n## {name}: {len(first):,} pairs before the 80% time quantile, {len(later):,} "
         f"in the next 10% ({len(days)} batches of {period:g} day(s)), test {split.test.nnz:,} "
-        f"pairs; refits: mean (range) over {seeds} seeds"
+        f"pairs of {len(np.unique(split.test.matrix.tocoo().row)):,} users; seeded models: mean "
+        f"(range) over {seeds} seeds, median seconds; load average {os.getloadavg()[0]:.1f}"
     )
     print(
         "\n| model | NDCG@20 after fit on 80% | update: one batch | update: in batches "
@@ -70,36 +74,31 @@ def run(name: str, models: list[str], seeds: int, period: float) -> None:
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
     for key in models:
-        row = [f"`{key}`"]
-        model = ur.make_model(key).fit(first, progress=False)
-        row.append(f"{ndcg(model, split):.4f}")
-        started = time.perf_counter()
-        model.update(later, progress=False)
-        one_batch = time.perf_counter() - started
-        how = model.info_["update"]["how"]
-        updated = ndcg(model, split)
-        row.append(f"{updated:.4f} ({how})")
+        seeded = "seed" in ur.make_model(key).get_params()
+        fitted, updated, refits, update_s, refit_s = [], [], [], [], []
+        for seed in range(seeds if seeded else 1):
+            model = ur.make_model(key).set_params(**({"seed": seed} if seeded else {}))
+            model.fit(first, progress=False)
+            fitted.append(ndcg(model, split))
+            update_s.append(timed(model.update, later, progress=False))
+            how = model.info_["update"]["how"]
+            updated.append(ndcg(model, split))
+            refit = ur.make_model(key).set_params(**({"seed": seed} if seeded else {}))
+            refit_s.append(timed(refit.fit, pl.concat([first, later]), progress=False))
+            refits.append(ndcg(refit, split))
         daily_model = ur.make_model(key).fit(first, progress=False)
-        started = time.perf_counter()
+        daily = 0.0
         for day in days:
             batch = later.filter(pl.col("time") // (DAY * period) == day)
-            daily_model.update(batch, progress=False)
-        daily = time.perf_counter() - started
-        row.append(f"{ndcg(daily_model, split):.4f}")
-        started = time.perf_counter()
-        refit = ur.make_model(key).fit(pl.concat([first, later]), progress=False)
-        refit_seconds = time.perf_counter() - started
-        scores = [ndcg(refit, split)]
-        if "seed" in refit.get_params():  # the refit's own spread, by seed
-            for seed in range(1, seeds):
-                other = ur.make_model(key).set_params(seed=seed)
-                scores.append(ndcg(other.fit(pl.concat([first, later]), progress=False), split))
-        full = float(np.mean(scores))
-        row += [
-            f"{full:.4f} ({min(scores):.4f}–{max(scores):.4f})"
-            if len(scores) > 1
-            else f"{full:.4f}",
-            f"{(updated - full) / full:+.2%}",
+            daily += timed(daily_model.update, batch, progress=False)
+        full, one_batch, refit_seconds = np.mean(refits), np.median(update_s), np.median(refit_s)
+        row = [
+            f"`{key}`",
+            spread(fitted),
+            f"{spread(updated)} ({how})",
+            f"{ndcg(daily_model, split):.4f}",
+            spread(refits),
+            f"{(np.mean(updated) - full) / full:+.2%}",
             f"{one_batch:.2f}",
             f"{daily:.1f}",
             f"{refit_seconds:.2f}",
@@ -107,6 +106,19 @@ def run(name: str, models: list[str], seeds: int, period: float) -> None:
         ]
         print("| " + " | ".join(row) + " |", flush=True)
     print(f"\nload average after: {os.getloadavg()[0]:.1f}")
+
+
+def timed(call: Any, *args: Any, **kwargs: Any) -> float:
+    """Seconds that ``call(*args, **kwargs)`` took."""
+    started = time.perf_counter()
+    call(*args, **kwargs)
+    return time.perf_counter() - started
+
+
+def spread(scores: list[float]) -> str:
+    """The mean, and the range when there are several."""
+    mean = f"{np.mean(scores):.4f}"
+    return mean if len(scores) == 1 else f"{mean} ({min(scores):.4f}–{max(scores):.4f})"
 
 
 def ndcg(model: ur.Recommender, split: ur.Split) -> float:
@@ -117,7 +129,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", nargs="+", default=list(DATA), choices=list(DATA))
     parser.add_argument("--models", nargs="+", default=list(MODELS))
-    parser.add_argument("--seeds", type=int, default=3, help="refits (by seed) to average")
+    parser.add_argument("--seeds", type=int, default=3, help="fits, updates, refits to average")
     parser.add_argument("--period", type=float, default=1.0, help="days per update batch")
     args = parser.parse_args()
     for name in args.data:

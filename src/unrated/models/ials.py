@@ -212,9 +212,10 @@ class IALS(Recommender):
         New users are first folded in (solved exactly against the learned items); new items
         start from small random vectors, as in ``fit``. Then two rounds, each: items
         against every user (``cg_steps`` as in training; every user who has them is in
-        their rows), then the touched users solved exactly against every item (as fold-in).
-        The first round re-solves the new pairs' items, the second every item of the
-        touched users' histories. The other users and items keep their vectors.
+        their rows), then the touched users against every item (``cg_steps``; in the last
+        round exactly, as fold-in). The first round re-solves the new pairs' items, the
+        second every item of the touched users' histories. The other users and items keep
+        their vectors.
         Measured on time splits (benchmarks/update.py, results/update.md), against refits'
         NDCG@20: one round fell 2.1% behind on online-retail (two: +0.4%, 5 seeds each);
         without folding in new users first, ml-latest-small (most touched users are new)
@@ -234,9 +235,9 @@ class IALS(Recommender):
             parts.append(self._fold_in(conf[n_old:], confidences=True))
         user_table = np.concatenate(parts)
         touched, conf_t, ones = conf[users], conf.T.tocsr(), np.ones(n_users, np.float32)
-        rounds = (items, np.unique(touched.indices))
+        rounds = ((items, False), (np.unique(touched.indices), True))
         with progress_bar(len(rounds), "ials update", show=progress) as advance:
-            for solve in rounds:
+            for solve, last in rounds:
                 rows = conf_t[solve]
                 rows.sort_indices()
                 reg = self._row_regularization(rows, weights[solve].astype(np.float64) * n_users)
@@ -247,7 +248,7 @@ class IALS(Recommender):
                 item_table[solve] = solved
                 self._gramian_cache = None  # the items moved
                 solved = user_table[users]
-                self._fold_in(touched, confidences=True, start=solved, blas=blas)
+                self._fold_in(touched, confidences=True, start=solved, blas=blas, exact=last)
                 user_table[users] = solved
                 advance()
         self.user_factors_ = user_table
@@ -293,8 +294,9 @@ class IALS(Recommender):
         confidences: bool = False,
         start: np.ndarray | None = None,
         blas: bool = False,
+        exact: bool = True,
     ) -> np.ndarray:
-        """User vectors solved exactly against the fixed items.
+        """User vectors solved exactly (or, not ``exact``, by ``cg_steps``) against the items.
 
         CG starts from 0, or from ``start``, which is then updated in place and returned.
         ``blas`` only for training's users (fit's last solve, update's): a new history's
@@ -309,7 +311,7 @@ class IALS(Recommender):
         reg = self._row_regularization(conf, total)
         ones = np.ones(len(users), dtype=np.float32)
         gram = self._gramian_cache
-        self._solve(conf, self.item_factors_, users, reg, gram, ones, exact=True, blas=blas)
+        self._solve(conf, self.item_factors_, users, reg, gram, ones, exact=exact, blas=blas)
         return users
 
     def _vectors(
