@@ -151,3 +151,20 @@ def test_item_names_file(tmp_path: Path) -> None:
 def test_ml100k_reads_with_ratings_as_weights(ml100k: ur.Interactions) -> None:
     assert (ml100k.n_users, ml100k.n_items, ml100k.nnz) == (943, 1682, 100_000)
     assert set(np.unique(ml100k.matrix.data).tolist()) == {1.0, 2.0, 3.0, 4.0, 5.0}
+
+
+def test_a_position_column_is_the_order_when_there_is_no_time(tmp_path: Path) -> None:
+    path = write(tmp_path, "s.csv", "user_id,item_id,position\nu,b,1\nu,a,0\nv,c,0\n")
+    data = ur.read_interactions(path)
+    assert data.events is not None and data.events.time is not None
+    users, items = data.users.take(data.events.user), data.items.take(data.events.item)
+    assert list(zip(users.tolist(), items.tolist(), strict=True)) == [
+        ("u", "a"),
+        ("u", "b"),
+        ("v", "c"),
+    ]
+    timed = write(tmp_path, "t.csv", "user_id,item_id,position,timestamp\nu,b,0,5\nu,a,1,9\n")
+    events = ur.read_interactions(timed).events
+    assert events is not None and events.time is not None
+    assert events.time.tolist() == [5.0, 9.0]  # a time column wins
+    assert ur.read_interactions(path, time_col="").events is None

@@ -54,6 +54,8 @@ TIME_COLUMNS = (
     "invoicedate",
     "invoice_date",
 )
+#: An order column (a customer's n-th line): the time when no time column is found.
+POSITION_COLUMNS = ("position", "pos", "seq", "step")
 BASKET_COLUMNS = (
     "basket_id",
     "basket",
@@ -177,6 +179,10 @@ def find_columns(
     item = require_column(columns, item_col, ITEM_COLUMNS, "item", path, taken=taken)
     taken |= {item}
     time = find_column(columns, time_col, TIME_COLUMNS, "time", path, required=False, taken=taken)
+    if time is None and time_col is None:
+        time = find_column(
+            columns, None, POSITION_COLUMNS, "time", path, required=False, taken=taken
+        )
     taken |= {time} if time else set()
     weight = find_column(
         columns, weight_col, WEIGHT_COLUMNS, "weight", path, required=False, taken=taken

@@ -24,6 +24,7 @@ from unrated.data._cells import code_ids, parse_times
 from unrated.data._cleaning import clean_rows
 from unrated.data._columns import (
     ITEM_COLUMNS,
+    POSITION_COLUMNS,
     QUANTITY_COLUMNS,
     TIME_COLUMNS,
     USER_COLUMNS,
@@ -34,9 +35,6 @@ from unrated.data._sequences import is_sequences
 from unrated.data.ids import IdIndex
 from unrated.data.io import _NO_ID_HINT, _opened
 from unrated.errors import DataError, DataWarning, quoted
-
-#: Names of a column of positions within a history (0, 1, 2, ...), tried before time columns.
-POSITION_COLUMNS = ("position", "pos", "seq", "step")
 
 
 @dataclass(frozen=True, eq=False)

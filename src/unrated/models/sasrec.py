@@ -5,11 +5,12 @@ negatives from Petrov & Macdonald, "gSASRec" (RecSys 2023), and full cross-entro
 Klenitskiy & Vasilev (RecSys 2023). torch (the ``[torch]`` extra) is imported only here.
 
 Order. A customer's sequence is their lines in :attr:`Interactions.events` order (by time, or
-basket, then file order): give the data a time column, or name an order column as the time
-(``time_col="position"``). Without either, the reader keeps no order and the sequence is the
-customer's items in vocabulary order: the model then learns little more than a set model. A
-folded-in history (``recommend_history``) is read in the order given: the same items in
-another order give another list.
+basket, then file order): give the data a time column or an order column (``position``,
+``pos``, ``seq``, ``step``: found by name, or ``time_col=``); ``--format sequences`` reads
+SASRec's one-line-per-customer files. Without either, the reader keeps no order and the
+sequence is the customer's items in vocabulary order: the model then learns little more than a
+set model. A folded-in history (``recommend_history``) is read in the order given: the same
+items in another order give another list.
 """
 
 from __future__ import annotations
