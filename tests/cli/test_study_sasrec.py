@@ -59,7 +59,19 @@ def test_sasrec_table_piped_fits_80_columns(cli: CliRun, split: tuple[Path, Path
         and "all·softmax" in result.stdout
     )
     assert "all·softmax: the whole catalogue" in " ".join(result.stdout.split())
-    assert "negatives study: 8/8" in result.stderr
+    assert "negatives study: 8/8" in result.stderr and "no time column" not in result.stderr
+
+
+@pytest.mark.slow
+def test_sasrec_study_says_when_train_has_no_order(cli: CliRun, split: tuple[Path, Path]) -> None:
+    train, test = split
+    result = cli(
+        "study", "negatives", train, test, "--model", "sasrec", "--time-col", "",
+        "--params", PARAMS + ",epochs=1", "--json",
+    )  # fmt: skip
+    assert "has no time column: sasrec reads each customer's items in catalogue order" in (
+        " ".join(result.stderr.split())
+    )
 
 
 @pytest.mark.parametrize(

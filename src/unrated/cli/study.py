@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,7 @@ from rich.text import Text
 
 from unrated._progress import progress_bar
 from unrated.cli import app
-from unrated.cli._display import shown
+from unrated.cli._display import plain, shown
 from unrated.cli._options import ItemCol, TimeCol, UserCol, WeightCol, console, fmt, read_data
 from unrated.errors import InvalidParameterError
 
@@ -87,6 +88,12 @@ def negatives_command(
         extra.pop(fixed, None)
     train_data = read_data(train, user_col, item_col, time_col, weight_col)
     test_data = read_data(test, user_col, item_col, time_col, weight_col)
+    if model == "sasrec" and train_data.events is None:
+        print(
+            f"note: {plain(train)} has no time column: sasrec reads each customer's items in "
+            "catalogue order, as a set (name the order with --time-col)",
+            file=sys.stderr,
+        )
 
     settings = grid(model, full=full)
     with progress_bar(len(settings), "negatives study") as advance:
