@@ -19,10 +19,11 @@ the model's.
 Measured (after a warm-up fit on tiny data, so numba's compiling and torch's first calls are
 not counted): the reading's peak (Linux VmHWM over building the data, less the RSS before);
 the data's resident memory once built; the fit's peak above it (VmHWM, reset before the
-fit: what the fit adds, its copies of the sequences included); the seconds from ``fit`` to
-the first step (reading the sequences, building the sampler) and per batch after it;
-sequences per second = 128 / seconds per batch; an epoch's seconds = users / sequences per
-second. A watchdog in the parent kills a child whose RSS passes ``--max-gib``
+fit: what the fit adds, its copies of the sequences included) and its RSS above it in the
+last batch (what training holds once the copies made to set it up are freed); the seconds
+from ``fit`` to the first step (reading the sequences, building the sampler) and per batch
+after it; sequences per second = 128 / seconds per batch; an epoch's seconds = users /
+sequences per second. A watchdog in the parent kills a child whose RSS passes ``--max-gib``
 (the machine is shared).
 """
 
@@ -103,10 +104,12 @@ def child(size: str, batches: int) -> dict[str, Any]:
     gc.collect()
     data_mib = (status_kib("VmRSS") - before) / 1024
     steps: list[float] = []
+    resident = [status_kib("VmRSS"), 0]  # before the fit, in its last batch
 
     def count(optimizer: Any, args: Any, kwargs: Any) -> None:
         steps.append(time.perf_counter())
         if len(steps) >= batches:
+            resident[1] = status_kib("VmRSS")
             raise EnoughError
 
     def fit() -> float:
@@ -127,6 +130,7 @@ def child(size: str, batches: int) -> dict[str, Any]:
         "read_peak_mib": read_peak_mib,
         "data_mib": data_mib,
         "fit_peak_mib": peak_mib,
+        "training_mib": (resident[1] - resident[0]) / 1024 if resident[1] else float("nan"),
         "batches": len(steps),
         "setup_s": steps[0] - started - per_batch,
         "per_batch_s": per_batch,
@@ -153,12 +157,12 @@ def run(size: str, batches: int, max_gib: float) -> dict[str, Any]:
 
 def row(result: dict[str, Any]) -> str:
     if "killed_gib" in result:
-        return f"| {result['size']} | killed at {result['killed_gib']:.1f} GiB RSS |" + " |" * 10
+        return f"| {result['size']} | killed at {result['killed_gib']:.1f} GiB RSS |" + " |" * 11
     rate = BATCH / result["per_batch_s"]
     return (
         f"| {result['size']} | {result['users']:,} | {result['interactions']:,} "
         f"| {result['read_peak_mib']:,.0f} | {result['data_mib']:,.0f} "
-        f"| {result['fit_peak_mib']:,.0f} "
+        f"| {result['fit_peak_mib']:,.0f} | {result['training_mib']:,.0f} "
         f"| {result['fit_peak_mib'] / result['interactions'] * 2**20:.1f} "
         f"| {result['batches']} | {result['setup_s']:.1f} | {result['per_batch_s']:.2f} "
         f"| {rate:.0f} | {result['users'] / rate:,.0f} |"
@@ -208,8 +212,9 @@ def main() -> None:
         f"on {THREADS} thread, `sasrec:{','.join(f'{k}={v}' for k, v in SPEC.items())}`.",
         "",
         "| data | users | interactions | reading peak MiB | data MiB | fit peak − data MiB "
-        "| fit bytes / interaction | batches | setup s | s / batch | sequences / s | epoch s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| last batch − data MiB | fit peak bytes / interaction | batches | setup s | s / batch "
+        "| sequences / s | epoch s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     args.out.parent.mkdir(exist_ok=True)
     with args.out.open("a") as out:
