@@ -4,7 +4,7 @@ Pairs (by the time of their first line) before the 80% time quantile train the m
 between 80% and 90% arrive later, as one batch or as daily batches given to ``update``; the
 last 10% are the test (users and items of the first 90% only, their earlier items left out).
 The refit is ``fit`` on the first 90%. Models with a seed are fitted, updated and refitted
-once per seed: quality is the mean over seeds (range in brackets), seconds the median.
+once per seed: quality is the mean over seeds (range in brackets), seconds (wall, CPU) the median.
 Prints one Markdown table per data set.
 
     python benchmarks/update.py [--data ml-latest-small online-retail] [--models ials ...]
@@ -70,12 +70,13 @@ def run(name: str, models: list[str], seeds: int, period: float) -> None:
     print(
         "\n| model | NDCG@20 after fit on 80% | update: one batch | update: in batches "
         "| refit on 90% | update vs refit | update s (one batch) | update s (batches, total) "
-        "| refit s | speed-up |"
+        "| refit s | speed-up | speed-up (CPU s) |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for key in models:
         seeded = "seed" in ur.make_model(key).get_params()
-        fitted, updated, refits, update_s, refit_s = [], [], [], [], []
+        fitted, updated, refits = [], [], []
+        update_s, refit_s = [], []  # (wall, CPU) seconds
         for seed in range(seeds if seeded else 1):
             model = ur.make_model(key).set_params(**({"seed": seed} if seeded else {}))
             model.fit(first, progress=False)
@@ -90,8 +91,12 @@ def run(name: str, models: list[str], seeds: int, period: float) -> None:
         daily = 0.0
         for day in days:
             batch = later.filter(pl.col("time") // (DAY * period) == day)
-            daily += timed(daily_model.update, batch, progress=False)
-        full, one_batch, refit_seconds = np.mean(refits), np.median(update_s), np.median(refit_s)
+            daily += timed(daily_model.update, batch, progress=False)[0]
+        full = np.mean(refits)
+        (one_batch, one_cpu), (refit_seconds, refit_cpu) = (
+            np.median(update_s, axis=0),
+            np.median(refit_s, axis=0),
+        )
         row = [
             f"`{key}`",
             spread(fitted),
@@ -103,16 +108,17 @@ def run(name: str, models: list[str], seeds: int, period: float) -> None:
             f"{daily:.1f}",
             f"{refit_seconds:.2f}",
             f"{refit_seconds / one_batch:.1f}×",
+            f"{refit_cpu / one_cpu:.1f}×",
         ]
         print("| " + " | ".join(row) + " |", flush=True)
     print(f"\nload average after: {os.getloadavg()[0]:.1f}")
 
 
-def timed(call: Any, *args: Any, **kwargs: Any) -> float:
-    """Seconds that ``call(*args, **kwargs)`` took."""
-    started = time.perf_counter()
+def timed(call: Any, *args: Any, **kwargs: Any) -> tuple[float, float]:
+    """Wall and CPU (this process, all threads) seconds that ``call(*args, **kwargs)`` took."""
+    started, cpu = time.perf_counter(), time.process_time()
     call(*args, **kwargs)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 def spread(scores: list[float]) -> str:

@@ -85,7 +85,7 @@ def test_a_refit_update_equals_a_fit_on_everything() -> None:
 
 
 def test_ials_update_solves_what_the_new_pairs_touch_and_nothing_else() -> None:
-    """Touched users end at their fold-in; items of their histories move; the rest stays."""
+    """Touched users and the items of their histories move; the rest stays."""
     apart = pl.DataFrame(  # a third group: no customer of the new pairs has its products
         [(f"z{user}", f"z{item}") for user in range(4) for item in range(5) if item != user],
         schema=["user_id", "item_id"],
@@ -101,16 +101,8 @@ def test_ials_update_solves_what_the_new_pairs_touch_and_nothing_else() -> None:
     np.testing.assert_array_equal(model.item_factors_[item_at[2]], items[item_at[2]])
     np.testing.assert_array_equal(model.user_factors_[user_at[2]], users[user_at[2]])
     assert np.abs(model.user_factors_[user_at[:2]] - users[user_at[:2]]).max() > 1e-3
-    every = len(model.items_)
-    for user in ("c0", "new"):  # a touched user's vector is the exact solve of their history
-        history = model.items_.take(
-            model.seen_[model.users_.positions([user], kind="user")].indices
-        )
-        mine = model.recommend([user], k=every)
-        folded = model.recommend_history([history], k=every)
-        order, theirs = np.argsort(mine.item_idx[0]), np.argsort(folded.item_idx[0])
-        assert mine.item_idx[0][order].tolist() == folded.item_idx[0][theirs].tolist()
-        np.testing.assert_allclose(mine.scores[0][order], folded.scores[0][theirs], atol=1e-4)
+    recs = model.recommend(["new"], k=3).to_frame()["item_id"].to_list()
+    assert all(item.startswith("a") for item in recs), recs  # their group's, from 2 purchases
 
 
 def test_ials_update_is_near_a_refit_on_real_data(ml100k_path: Path) -> None:
@@ -127,7 +119,7 @@ def test_ials_update_is_near_a_refit_on_real_data(ml100k_path: Path) -> None:
         name: ur.evaluate(model, split, k=20).summary()["ndcg@20"]
         for name, model in (("updated", updated), ("refit", refit), ("before", before))
     }
-    # measured 0.2272 against 0.2315 (-1.9%); one round of the update fell 5.6% behind
+    # measured 0.2284 against 0.2315 (-1.4%); one round of the update fell 5.6% behind
     assert ndcg["updated"] > ndcg["before"] and ndcg["updated"] >= 0.97 * ndcg["refit"], ndcg
 
 
