@@ -86,7 +86,7 @@ class SASRec(Recommender):
         sampler: str = "uniform",
         sampler_alpha: float = 0.75,
         epochs: int = 100,
-        learning_rate: float = 0.001,
+        learning_rate: float = 0.005,
         batch_size: int = 128,
         validation: float = 0.0,
         patience: int = 5,
