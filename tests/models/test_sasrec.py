@@ -122,3 +122,9 @@ def test_bad_parameters_are_named(
 ) -> None:
     with pytest.raises(ur.InvalidParameterError, match=message):
         SASRec(**params).fit(chain)  # type: ignore[arg-type]
+
+
+def test_data_without_order_is_a_warning(chain: pl.DataFrame) -> None:
+    params = FAST | {"epochs": 1}
+    with pytest.warns(ur.DataWarning, match="no time, order or basket column"):
+        SASRec(**params).fit(chain.drop("timestamp"), progress=False)  # type: ignore[arg-type]

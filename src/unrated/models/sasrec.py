@@ -16,6 +16,7 @@ items in another order give another list.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
@@ -26,7 +27,7 @@ import scipy.sparse as sp
 from unrated._checks import check_choice, check_float, check_int
 from unrated._memory import F32, Cost
 from unrated.data.negatives import NegativeSampler, _stream
-from unrated.errors import InvalidParameterError, ModelFileError
+from unrated.errors import DataWarning, InvalidParameterError, ModelFileError
 from unrated.models._checkpoint import scalar_array
 from unrated.models._mf_torch import import_torch
 from unrated.models._training import FitOptions, Trainer, Validation, run_epochs
@@ -173,6 +174,13 @@ class SASRec(Recommender):
     def _fit(self, matrix: sp.csr_matrix, rng: np.random.Generator, options: FitOptions) -> None:
         events = options.events
         if events is None:
+            warnings.warn(
+                "sasrec: the data has no time, order or basket column, so each customer's "
+                "items are read in item order, not in the order bought; name the order with "
+                "--time-col (time_col=), e.g. a position column",
+                DataWarning,
+                stacklevel=4,
+            )
             users, items = (
                 np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr)),
                 matrix.indices,
