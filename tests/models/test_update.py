@@ -85,7 +85,7 @@ def test_a_refit_update_equals_a_fit_on_everything() -> None:
 
 
 def test_ials_update_solves_what_the_new_pairs_touch_and_nothing_else() -> None:
-    """Touched users and the items of their histories move; the rest stays."""
+    """The new pairs' users and items move; the other users and items keep their vectors."""
     apart = pl.DataFrame(  # a third group: no customer of the new pairs has its products
         [(f"z{user}", f"z{item}") for user in range(4) for item in range(5) if item != user],
         schema=["user_id", "item_id"],
@@ -94,13 +94,12 @@ def test_ials_update_solves_what_the_new_pairs_touch_and_nothing_else() -> None:
     model = ur.IALS(factors=8, seed=0).fit(pl.concat([OLD, apart]), progress=False)
     users, items = model.user_factors_.copy(), model.item_factors_.copy()
     model.update(NEW, progress=False)
-    user_at = model.users_.positions(["c0", "c2", "z0"], kind="user")
-    item_at = model.items_.positions(["a3", "b0", "z0"], kind="item")
+    user_at = model.users_.positions(["c0", "c2", "c3", "z0"], kind="user")
+    item_at = model.items_.positions(["a1", "b5", "b0", "z0"], kind="item")
     moved = np.abs(model.item_factors_[item_at] - items[item_at]).max(axis=1)
-    assert moved[0] > 1e-3 and moved[1] > 1e-3  # c0's history, c1's (b0 not in the new pairs)
-    np.testing.assert_array_equal(model.item_factors_[item_at[2]], items[item_at[2]])
-    np.testing.assert_array_equal(model.user_factors_[user_at[2]], users[user_at[2]])
-    assert np.abs(model.user_factors_[user_at[:2]] - users[user_at[:2]]).max() > 1e-3
+    assert moved[0] > 1e-3 and moved[1] > 1e-3 and not moved[2:].any(), moved  # b0: c1's
+    moved = np.abs(model.user_factors_[user_at] - users[user_at]).max(axis=1)
+    assert moved[0] > 1e-3 and moved[1] > 1e-3 and not moved[2:].any(), moved
     recs = model.recommend(["new"], k=3).to_frame()["item_id"].to_list()
     assert all(item.startswith("a") for item in recs), recs  # their group's, from 2 purchases
 
@@ -119,7 +118,7 @@ def test_ials_update_is_near_a_refit_on_real_data(ml100k_path: Path) -> None:
         name: ur.evaluate(model, split, k=20).summary()["ndcg@20"]
         for name, model in (("updated", updated), ("refit", refit), ("before", before))
     }
-    # measured 0.2284 against 0.2315 (-1.4%); one round of the update fell 5.6% behind
+    # measured 0.2292 against 0.2315 (-1.0%); one round of the update fell 5.6% behind
     assert ndcg["updated"] > ndcg["before"] and ndcg["updated"] >= 0.97 * ndcg["refit"], ndcg
 
 

@@ -31,6 +31,8 @@ EXACT_TOLERANCE = 1e-5
 EXACT_MAX_STEPS = 15
 #: From this many factors on, training solves take their Gramian products from BLAS.
 BLAS_FACTORS = 2048
+#: Rounds of an update, each: the touched items, then the touched users (IALS._update).
+UPDATE_ROUNDS = 2
 
 
 class IALS(Recommender):
@@ -207,20 +209,20 @@ class IALS(Recommender):
         rng: np.random.Generator,
         progress: bool | None,
     ) -> str:
-        """Re-solve, from the learned vectors, the touched users and the items near them.
+        """Re-solve, from the learned vectors, the users and items of the new pairs.
 
         New users are first folded in (solved exactly against the learned items); new items
-        start from small random vectors, as in ``fit``. Then two rounds, each: items
-        against every user (every user who has them is in their rows), then the touched
-        users against every item, both by ``cg_steps`` warm steps as in training. The first
-        round re-solves the new pairs' items, the second every item of the touched users'
-        histories. The other users and items keep their vectors.
+        start from small random vectors, as in ``fit``. Then UPDATE_ROUNDS rounds of: the
+        touched items against every user (every user who has them is in their rows), then
+        the touched users against every item, both by ``cg_steps`` warm steps as in
+        training. The other users and items keep their vectors.
         Measured on time splits (benchmarks/update.py, results/update.md; NDCG@20 against
-        refits, mean of 5 seeds): one round fell 1.5-2.1% behind on online-retail, two are
-        +0.4%; without folding in new users first, ml-latest-small (most touched users are
-        new) fell 12% behind; an exact last solve of the touched users (fit's last step)
-        cost 30% more time for no gain (online-retail +0.39% against +0.47%). No cheap
-        variant closed ml-100k's gap (-2%): only re-solving every user came near a refit.
+        refits, means of 5 seeds): one round fell 1.5-2.1% behind on online-retail, two are
+        +0.4%; re-solving every item of the touched users' histories instead cost more for
+        the same; without folding in new users first, ml-latest-small (most touched users
+        new) fell 12-16% behind; an exact last solve of the touched users (fit's last step)
+        cost 30% more time for no gain. No cheap variant closed ml-100k's gap (-2%): only
+        re-solving every user, round after round, came near a refit.
         """
         self._gramian_cache = self._items_t = None
         n_users, n_old = matrix.shape[0], len(self.user_factors_)
@@ -233,18 +235,17 @@ class IALS(Recommender):
         if n_users > n_old:
             parts.append(self._fold_in(conf[n_old:], confidences=True))
         user_table = np.concatenate(parts)
-        touched, conf_t, ones = conf[users], conf.T.tocsr(), np.ones(n_users, np.float32)
-        rounds = (items, np.unique(touched.indices))
-        with progress_bar(len(rounds), "ials update", show=progress) as advance:
-            for solve in rounds:
-                rows = conf_t[solve]
-                rows.sort_indices()
-                reg = self._row_regularization(rows, weights[solve].astype(np.float64) * n_users)
-                gram, solved = kernels.gramian(user_table, ones), item_table[solve]
+        touched, ones = conf[users], np.ones(n_users, np.float32)
+        rows = conf.T.tocsr()[items]
+        rows.sort_indices()
+        reg = self._row_regularization(rows, weights[items].astype(np.float64) * n_users)
+        with progress_bar(UPDATE_ROUNDS, "ials update", show=progress) as advance:
+            for _ in range(UPDATE_ROUNDS):
+                gram, solved = kernels.gramian(user_table, ones), item_table[items]
                 self._solve(
-                    rows, user_table, solved, reg, gram, weights[solve], exact=False, blas=blas
+                    rows, user_table, solved, reg, gram, weights[items], exact=False, blas=blas
                 )
-                item_table[solve] = solved
+                item_table[items] = solved
                 self._gramian_cache = None  # the items moved
                 solved = user_table[users]
                 self._fold_in(touched, confidences=True, start=solved, blas=blas, exact=False)
