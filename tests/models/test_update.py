@@ -168,3 +168,29 @@ def test_new_items_get_no_attribute_values_and_rules_still_apply() -> None:
     )
     listed = model.recommend(["new"], k=20, where=["shelf=TOP"]).to_frame()["item_id"].to_list()
     assert listed and "a9" not in listed
+
+
+def test_an_interrupted_update_leaves_the_model_as_it_was(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C inside the solver (after iALS grew its tables) undoes everything, ids included."""
+    from unrated.models import ials
+
+    model = ur.IALS(factors=8, seed=0).fit(OLD, progress=False)
+    before = model.recommend(["c0", "c1"], k=3)
+    tables = (model.user_factors_.copy(), model.item_factors_.copy())
+    fingerprint, n_items = model.trained_on_, len(model.items_)
+
+    def interrupted(*args: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(ials.kernels, "gramian", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        model.update(NEW, progress=False)
+    monkeypatch.undo()
+    assert len(model.items_) == n_items == len(model.item_factors_)
+    assert model.trained_on_ == fingerprint and "update" not in model.info_
+    np.testing.assert_array_equal(model.user_factors_, tables[0])
+    np.testing.assert_array_equal(model.item_factors_, tables[1])
+    after = model.recommend(["c0", "c1"], k=3)
+    np.testing.assert_array_equal(after.scores, before.scores)
+    model.update(NEW, progress=False)  # and it can still take the data in
+    assert len(model.items_) == n_items + 1

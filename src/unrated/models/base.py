@@ -169,8 +169,19 @@ class Recommender(ABC):
         merged = merge(self.users_, self.items_, self.seen_, new)
         n_users, n_items = merged.data.matrix.shape
         check_memory(type(self).__name__, self._memory_costs(n_users, n_items, merged.data.nnz))
-        rng = np.random.default_rng(getattr(self, "seed", 0))
-        how = self._update(merged.data.matrix, merged.users, merged.items, rng, progress)
+        saved = dict(vars(self))  # an interrupted update leaves the model as it was
+        try:
+            rng = np.random.default_rng(getattr(self, "seed", 0))
+            how = self._update(merged.data.matrix, merged.users, merged.items, rng, progress)
+            self._took_in(merged, new, how)
+        except BaseException:
+            vars(self).clear()
+            vars(self).update(saved)
+            raise
+        return self
+
+    def _took_in(self, merged: Merged, new: Interactions, how: str) -> None:
+        """After :meth:`_update`: the merged ids, seen items, names, attributes and info."""
         self.users_, self.items_, self.seen_ = (
             merged.data.users,
             merged.data.items,
@@ -183,7 +194,10 @@ class Recommender(ABC):
             self.set_item_attributes(
                 {
                     column: np.concatenate(
-                        [values, np.full(merged.new_items, _EMPTY[values.dtype.kind], values.dtype)]
+                        [
+                            values,
+                            np.full(merged.new_items, _EMPTY[values.dtype.kind], values.dtype),
+                        ]
                     )
                     for column, values in self.item_attributes_.items()
                 }
@@ -202,7 +216,6 @@ class Recommender(ABC):
                 }
             }
         )
-        return self
 
     def restore(
         self,
