@@ -1,7 +1,7 @@
 """SASRec on ml-1m-gsasrec's 512 validation users, as gSASRec measured them, beside set models.
 
     nice -n 10 python benchmarks/sasrec.py --minutes 8          # -> results/sasrec.md
-    nice -n 10 python benchmarks/sasrec.py --minutes 8 --only ials,ease
+    nice -n 10 python benchmarks/sasrec.py --minutes 8 --only ials,ease,graph-filter
     nice -n 10 python benchmarks/sasrec.py --minutes 4 --data beauty
 
 Data: ``../shared/data/ml-1m-gsasrec`` (see its SOURCE.md). Training: ``train_sequences.txt``
@@ -24,6 +24,7 @@ many epochs as ``--minutes`` holds (the table gives the epochs and the seconds).
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import time
 from pathlib import Path
@@ -39,13 +40,21 @@ from unrated.models.registry import make_model
 SET = DATA / "ml-1m-gsasrec"
 BEAUTY = DATA / "amazon-beauty-selfrec"
 OUT = Path(__file__).parent / "results" / "sasrec.md"
-THREADS = 1  # 2 threads on 2 busy cores: 5 s a batch instead of 0.6 s
-RUNS = {  # the goal first
-    "sasrec gbce, 256 negatives, t=0.75": "sasrec:loss=gbce,negatives=256,gbce_t=0.75",
-    "sasrec bce, 1 negative": "sasrec:loss=bce,negatives=1",
-    "sasrec softmax (full)": "sasrec:loss=softmax",
-    "ials": "ials",
-    "ease": "ease",
+SET_MODELS = {"ials": "ials", "ease": "ease", "graph-filter": "graph-filter"}
+RUNS = {  # per data set, the goal first
+    "ml-1m": {
+        "sasrec gbce-256": "sasrec:loss=gbce,negatives=256,gbce_t=0.75",
+        "sasrec bce-1": "sasrec:loss=bce,negatives=1",
+        "sasrec softmax": "sasrec:loss=softmax",
+        "sasrec sampled-softmax-256": "sasrec:loss=sampled_softmax,negatives=256",
+    }
+    | SET_MODELS,
+    "beauty": {  # the SASRec paper's length and dropout for Beauty
+        "sasrec gbce-256": "sasrec:loss=gbce,negatives=256,max_length=50,dropout=0.5",
+        "sasrec bce-1": "sasrec:loss=bce,negatives=1,max_length=50,dropout=0.5",
+        "sasrec softmax": "sasrec:loss=softmax,max_length=50,dropout=0.5",
+    }
+    | SET_MODELS,
 }
 
 
@@ -91,18 +100,20 @@ def interval(values: np.ndarray) -> str:
     return f"{values.mean():.4f} [{low:.4f}, {high:.4f}]"
 
 
-def fit(spec: str, data: ur.Interactions, minutes: float) -> tuple[ur.Recommender, str]:
+def fit(
+    spec: str, data: ur.Interactions, minutes: float, threads: int, epochs: int
+) -> tuple[ur.Recommender, str]:
     model = make_model(spec)
     if not spec.startswith("sasrec"):
         started = time.perf_counter()
         model.fit(data, progress=False)
         return model, f"{time.perf_counter() - started:.0f} s"
-    model.set_params(threads=THREADS, epochs=1)
-    started = time.perf_counter()
-    model.fit(data, progress=False)
-    epoch = time.perf_counter() - started
-    epochs = max(1, int(minutes * 60 / epoch))
-    model.set_params(epochs=epochs)
+    if not epochs:  # time one epoch alone, then fill the box (loose on a busy machine)
+        model.set_params(threads=threads, epochs=1)
+        started = time.perf_counter()
+        model.fit(data, progress=False)
+        epochs = max(1, int(minutes * 60 / (time.perf_counter() - started)))
+    model.set_params(threads=threads, epochs=epochs)
     started = time.perf_counter()
     model.fit(data, progress=True)
     seconds = time.perf_counter() - started
@@ -112,26 +123,31 @@ def fit(spec: str, data: ur.Interactions, minutes: float) -> tuple[ur.Recommende
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=8.0, help="training box per sasrec run")
-    parser.add_argument("--only", default="", help="comma-separated run names or specs")
-    parser.add_argument("--data", default="ml-1m", choices=["ml-1m", "beauty"])
+    parser.add_argument("--only", default="", help="comma-separated run names (RUNS)")
+    parser.add_argument("--data", default="ml-1m", choices=list(RUNS))
+    parser.add_argument("--epochs", type=int, default=0, help="sasrec epochs (0: fill --minutes)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 on busy cores)")
     args = parser.parse_args()
-    torch.set_num_threads(THREADS)
+    torch.set_num_threads(args.threads)
     if args.data == "beauty":
         data = ur.read_interactions(BEAUTY / "train.csv", time_col="position")
     else:
         data = ur.read_interactions(training_frame(), time_col="position")
-    chosen = [n for n in RUNS if not args.only or any(o in n for o in args.only.split(","))]
+    runs = RUNS[args.data]
+    chosen = [n for n in runs if not args.only or any(o == n for o in args.only.split(","))]
     rows = []
     for name in chosen:
-        model, cost = fit(RUNS[name], data, args.minutes)
+        model, cost = fit(runs[name], data, args.minutes, args.threads, args.epochs)
         ndcg, recall = evaluate(model, args.data)
-        row = f"| {name} | `{RUNS[name]}` | {interval(ndcg)} | {interval(recall)} | {cost} |"
+        row = f"| {name} | `{runs[name]}` | {interval(ndcg)} | {interval(recall)} | {cost} |"
         print(row, flush=True)
         rows.append(row)
     users = "its test users" if args.data == "beauty" else "512 validation users"
     header = [
         f"# SASRec on {args.data}, {users} ({platform.processor() or 'cpu'}, "
-        f"torch {THREADS} threads, box {args.minutes:g} min per sasrec run)",
+        f"torch {args.threads} threads, "
+        + (f"{args.epochs} epochs" if args.epochs else f"box {args.minutes:g} min")
+        + f" per sasrec run, load {os.getloadavg()[0]:.1f} at the end)",
         "",
         "Command: `nice -n 10 python benchmarks/sasrec.py "
         + " ".join(f"--{k} {v}" for k, v in vars(args).items() if v)

@@ -128,3 +128,14 @@ def test_data_without_order_is_a_warning(chain: pl.DataFrame) -> None:
     params = FAST | {"epochs": 1}
     with pytest.warns(ur.DataWarning, match="no time, order or basket column"):
         SASRec(**params).fit(chain.drop("timestamp"), progress=False)  # type: ignore[arg-type]
+
+
+def test_a_separate_output_table_learns_and_saves(chain: pl.DataFrame, tmp_path: Path) -> None:
+    params = FAST | {"loss": "gbce", "negatives": 4, "epochs": 40, "learning_rate": 0.01}
+    model = SASRec(**params, output="separate").fit(chain, progress=False)  # type: ignore[arg-type]
+    assert model._net.scorer.weight.data_ptr() != model._net.items.weight.data_ptr()
+    truth = [(s + 3) % N_ITEMS for s in range(N_ITEMS)]
+    top = model.recommend_history(segments(), k=1).item_ids[:, 0].tolist()
+    assert np.mean(np.array(top) == truth) >= 0.9
+    loaded = load_model(save_model(model, tmp_path / "separate.unrated"))
+    np.testing.assert_array_equal(loaded.score(list(range(10))), model.score(list(range(10))))

@@ -35,6 +35,8 @@ from unrated.models._validation import ndcg_at_k
 from unrated.models.base import Recommender
 
 LOSSES = ("bce", "gbce", "sampled_softmax", "softmax")
+#: The output layer: the input item embeddings again, or a table of its own.
+OUTPUTS = ("tied", "separate")
 #: Validation users (their last item held out of training) are capped at this many.
 MAX_VALIDATION_USERS = 2000
 #: Validation ranks the top VALIDATION_K (NDCG@10, as in the sequential literature).
@@ -48,7 +50,8 @@ BUCKET_POOL = 16
 class SASRec(Recommender):
     """Next-item prediction from the order of a customer's items (see the module docstring).
 
-    Items are embedded (``factors`` dimensions, tied input and output embeddings), a learned
+    Items are embedded (``factors`` dimensions; ``output="tied"`` scores the next item with
+    the same table, ``"separate"`` with a table of its own, as gSASRec does), a learned
     position embedding counts back from the last item, and ``blocks`` pre-norm transformer
     blocks with causal attention (``heads`` heads, ``dropout``) read the last ``max_length``
     items. Every position learns to score the item that follows it. Losses:
@@ -81,6 +84,7 @@ class SASRec(Recommender):
         heads: int = 1,
         dropout: float = 0.2,
         max_length: int = 200,
+        output: str = "tied",
         loss: str = "gbce",
         negatives: int = 256,
         gbce_t: float = 0.75,
@@ -99,6 +103,7 @@ class SASRec(Recommender):
         self.heads = heads
         self.dropout = dropout
         self.max_length = max_length
+        self.output = output
         self.loss = loss
         self.negatives = negatives
         self.gbce_t = gbce_t
@@ -123,6 +128,7 @@ class SASRec(Recommender):
             )
         check_float(self.dropout, "dropout", name, maximum=0.99)
         check_int(self.max_length, "max_length", name)
+        check_choice(self.output, "output", name, OUTPUTS)
         check_choice(self.loss, "loss", name, LOSSES)
         check_int(self.negatives, "negatives", name)
         check_float(self.gbce_t, "gbce_t", name, maximum=1.0)
@@ -264,7 +270,8 @@ class SASRec(Recommender):
 
     def _similar(self, item_idx: np.ndarray) -> np.ndarray:
         """Cosine of the item embeddings."""
-        vectors: np.ndarray = self._net.items.weight[1:].detach().numpy().astype(np.float64)
+        table = self._net.output_weights()[1:]
+        vectors: np.ndarray = table.detach().numpy().astype(np.float64)
         vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         similarity: np.ndarray = (vectors[item_idx] @ vectors.T).astype(np.float32)
         return similarity
@@ -350,10 +357,16 @@ def _network(torch: Any, model: SASRec, n_items: int) -> Any:
             super().__init__()
             d = model.factors
             self.items = nn.Embedding(n_items + 1, d, padding_idx=0)
+            if model.output == "separate":
+                self.scorer = nn.Embedding(n_items + 1, d, padding_idx=0)
             self.positions = nn.Embedding(model.max_length, d)
             self.drop = nn.Dropout(model.dropout)
             self.layers = nn.ModuleList(_Block() for _ in range(model.blocks))
             self.norm = nn.LayerNorm(d)
+
+        def output_weights(self) -> Any:
+            """The output table (token 0, padding, first): tied to the input's or its own."""
+            return (self.scorer if model.output == "separate" else self.items).weight
 
         def forward(self, tokens: Any, lengths: Any) -> Any:
             """Hidden states (rows × length × factors) of right-padded ``tokens``."""
@@ -446,7 +459,7 @@ class _Trainer(Trainer):
             for name, p in self.net.named_parameters():
                 if p.dim() > 1:
                     torch.nn.init.xavier_uniform_(p)
-                if name == "items.weight":
+                if name in ("items.weight", "scorer.weight"):
                     torch.nn.init.normal_(p, std=1.0 / math.sqrt(self.model.factors))
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=self.model.learning_rate)
         self.log_q_t = torch.from_numpy(self.log_q.astype(np.float32))
@@ -503,7 +516,7 @@ class _Trainer(Trainer):
         hidden = self.net(inputs, lengths)
         real = targets > 0
         n = int(real.sum())
-        weights = self.net.items.weight
+        weights = self.net.output_weights()
         if model.loss == "softmax":
             logits = hidden[real] @ weights[1:].T
             return fn.cross_entropy(logits, targets[real] - 1, reduction="sum"), n
@@ -577,7 +590,7 @@ def _score_with(torch: Any, net: Any, rows: list[np.ndarray], length: int) -> np
     runs in float64, rounded to float32 (BLAS picks gemv or gemm kernels by shape, whose
     float32 sums differ).
     """
-    weights = net.items.weight[1:].detach().numpy().astype(np.float64)
+    weights = net.output_weights()[1:].detach().numpy().astype(np.float64)
     out = np.empty((len(rows), weights.shape[0]), dtype=np.float32)
     with torch.no_grad():
         for start in range(0, len(rows), SCORE_BATCH):
