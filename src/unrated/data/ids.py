@@ -39,6 +39,7 @@ class IdIndex:
             raise DataError(f"ids must be strings or integers, got dtype {array.dtype}")
         self.ids: np.ndarray = array
         self._positions: dict[Any, int] | None = None
+        self._encoded: dict[str, np.ndarray] | None = None  # to_arrays of string ids, kept
 
     @property
     def is_string(self) -> bool:
@@ -100,7 +101,15 @@ class IdIndex:
                 to return -1 at their places.
         """
         lookup = self._lookup()
-        values = [lookup.get(self._normalize(i), -1) for i in ids]
+        if isinstance(ids, np.ndarray) and ids.dtype.kind in ("O" if self.is_string else "iu"):
+            # the common case (an array of ids of this index's kind): look up as they are,
+            # and normalise only the ids not found so (an int in a string index, say)
+            listed: list[Any] = ids.tolist()
+            values = [lookup.get(i, -1) for i in listed]
+            for place in [p for p, v in enumerate(values) if v < 0]:
+                values[place] = lookup.get(self._normalize(listed[place]), -1)
+        else:
+            values = [lookup.get(self._normalize(i), -1) for i in ids]
         out = np.asarray(values, dtype=np.int64)
         if missing == "raise" and (out < 0).any():
             unknown = [i for i, p in zip(ids, values, strict=True) if p < 0]
@@ -127,7 +136,17 @@ class IdIndex:
         if not fresh:
             return self, found
         new = np.array(list(fresh), dtype=object if self.is_string else np.int64)
-        return IdIndex(np.concatenate([self.ids, new])), found
+        grown = IdIndex(np.concatenate([self.ids, new]))
+        grown._positions = self._lookup() | fresh
+        if self._encoded is not None:  # the old ids' encoding, the new ones' appended
+            added = encode_strings(new.tolist())
+            grown._encoded = {
+                "utf8": np.concatenate([self._encoded["utf8"], added["utf8"]]),
+                "offsets": np.concatenate(
+                    [self._encoded["offsets"], added["offsets"][1:] + self._encoded["offsets"][-1]]
+                ),
+            }
+        return grown, found
 
     def take(self, positions: np.ndarray) -> np.ndarray:
         """External ids at ``positions``; position -1 (padding) gives None."""
@@ -142,7 +161,9 @@ class IdIndex:
         """Encode as plain arrays (for the model file): int64 ids, or UTF-8 bytes + offsets."""
         if not self.is_string:
             return {"ids": self.ids}
-        return encode_strings(self.ids.tolist())
+        if self._encoded is None:
+            self._encoded = encode_strings(self.ids.tolist())
+        return dict(self._encoded)
 
     @classmethod
     def from_arrays(cls, arrays: dict[str, np.ndarray]) -> IdIndex:
