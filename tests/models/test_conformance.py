@@ -13,6 +13,9 @@ import unrated as ur
 from unrated.modelfile import load_model, save_model
 from unrated.models.registry import MODELS
 
+#: The contract's small cases are sets (no order): sasrec says so, and is checked all the same.
+pytestmark = pytest.mark.filterwarnings("ignore:sasrec. the data has no time:UserWarning")
+
 #: NDCG@20 floors on ML-100k, 20% per-user holdout, seed 0 (measured values in comments).
 NDCG_FLOORS = {
     "popular": 0.20,  # 0.213
@@ -27,7 +30,7 @@ NDCG_FLOORS = {
     "repeat": 0.43,  # 0.445: training items excluded, its list is its base's (ials)
     "content": 0.35,  # 0.360 without an items file: items described by their buyers (cosine)
     "hybrid": 0.43,  # 0.445: every item bought, so its list is its base's (ials)
-    "sasrec": 0.21,  # 0.219: a random holdout is no next item; its fit takes ~6 min on CPU
+    "sasrec": 0.23,  # 0.249 after 6 epochs (FIT_PARAMS); a random holdout is no next item
 }
 #: Models trained by SGD on sampled negatives: fold-in minimises the expected training loss,
 #: so it matches recommend approximately (top-10 overlap) rather than exactly. tifu-knn's
