@@ -47,12 +47,17 @@ RUNS = {  # per data set, the goal first
         "sasrec bce-1": "sasrec:loss=bce,negatives=1",
         "sasrec softmax": "sasrec:loss=softmax",
         "sasrec sampled-softmax-256": "sasrec:loss=sampled_softmax,negatives=256",
+        "sasrec sampled-softmax-256 early-stop": "sasrec:loss=sampled_softmax,negatives=256,"
+        "validation=0.33,patience=10",
+        "sasrec sampled-softmax-256 gsasrec-size": "sasrec:loss=sampled_softmax,negatives=256,"
+        "factors=128,dropout=0.5,output=separate,validation=0.33,patience=10",
     }
     | SET_MODELS,
     "beauty": {  # the SASRec paper's length and dropout for Beauty
         "sasrec gbce-256": "sasrec:loss=gbce,negatives=256,max_length=50,dropout=0.5",
         "sasrec bce-1": "sasrec:loss=bce,negatives=1,max_length=50,dropout=0.5",
         "sasrec softmax": "sasrec:loss=softmax,max_length=50,dropout=0.5",
+        "sasrec sampled-softmax-256": "sasrec:loss=sampled_softmax,max_length=50,dropout=0.5",
     }
     | SET_MODELS,
 }
