@@ -4,7 +4,7 @@
     nice -n 5 python benchmarks/sasrec_scale.py --sizes 600 --batches 3 --out /tmp/check.md
 
 Each size runs in a fresh process (``--child``), which builds its data, then fits ``sasrec``
-(gSASRec's setting: gbce, 256 negatives, max_length 200, batches of 128, torch on 1 thread)
+(its defaults: sampled softmax, 256 negatives, max_length 200, batches of 128; 1 thread)
 for ``--batches`` batches and stops: SASRec has no parameter to end an epoch early, so a
 torch optimizer hook counts the steps (one a batch) and raises after the last. 6,040 users
 are 48 batches: the default ``--batches 48`` is one whole epoch there, and the same number of
@@ -53,7 +53,7 @@ from unrated.models.sasrec import SASRec
 OUT = Path(__file__).parent / "results" / "sasrec_scale.md"
 LENGTH, ITEMS, BATCH, THREADS = 200, 3416, 128, 1
 CHUNK = 50_000  # synthetic users built at once
-SPEC = {"loss": "gbce", "negatives": 256, "max_length": LENGTH, "batch_size": BATCH}
+SPEC = {"loss": "sampled_softmax", "negatives": 256, "max_length": LENGTH, "batch_size": BATCH}
 
 
 class EnoughError(Exception):
