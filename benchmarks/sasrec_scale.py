@@ -7,8 +7,8 @@ Each size runs in a fresh process (``--child``), which builds its data, then fit
 (its defaults: sampled softmax, 256 negatives, max_length 200, batches of 128; 1 thread)
 for ``--batches`` batches and stops: SASRec has no parameter to end an epoch early, so a
 torch optimizer hook counts the steps (one a batch) and raises after the last. 6,040 users
-are 48 batches: the default ``--batches 48`` is one whole epoch there, and the same number of
-batches at 604,000 users.
+are about 48 batches: ``--batches 1000`` lets an epoch end there (epochs=1), the default 48
+trains as many batches at 604,000 users.
 
 Sizes: ``ml-1m`` is ml-1m-gsasrec's ``train_sequences.txt`` (6,040 users, 987,019 items, each
 line in order; read as benchmarks/sasrec.py reads it), a number N is a synthetic matrix of N
@@ -108,8 +108,8 @@ def child(size: str, batches: int) -> dict[str, Any]:
 
     def count(optimizer: Any, args: Any, kwargs: Any) -> None:
         steps.append(time.perf_counter())
+        resident[1] = status_kib("VmRSS")
         if len(steps) >= batches:
-            resident[1] = status_kib("VmRSS")
             raise EnoughError
 
     def fit() -> float:
@@ -130,7 +130,7 @@ def child(size: str, batches: int) -> dict[str, Any]:
         "read_peak_mib": read_peak_mib,
         "data_mib": data_mib,
         "fit_peak_mib": peak_mib,
-        "training_mib": (resident[1] - resident[0]) / 1024 if resident[1] else float("nan"),
+        "training_mib": (resident[1] - resident[0]) / 1024,
         "batches": len(steps),
         "setup_s": steps[0] - started - per_batch,
         "per_batch_s": per_batch,
