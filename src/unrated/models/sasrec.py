@@ -193,15 +193,11 @@ class SASRec(Recommender):
                 DataWarning,
                 stacklevel=4,
             )
-            users, items = (
-                np.repeat(np.arange(matrix.shape[0]), np.diff(matrix.indptr)),
-                matrix.indices,
-            )
-        else:
-            users, items = events.user, events.item
-        indptr = np.zeros(matrix.shape[0] + 1, dtype=np.int64)
-        np.cumsum(np.bincount(users, minlength=matrix.shape[0]), out=indptr[1:])
-        sequences = (indptr, np.asarray(items, dtype=np.int32))
+            sequences = (matrix.indptr.astype(np.int64), matrix.indices.astype(np.int32))
+        else:  # lines sorted by user: offsets from the counts, the items as they are
+            indptr = np.zeros(matrix.shape[0] + 1, dtype=np.int64)
+            np.cumsum(np.bincount(events.user, minlength=matrix.shape[0]), out=indptr[1:])
+            sequences = (indptr, events.item.astype(np.int32, copy=False))
         torch = import_torch()
         trainer = _Trainer(self, matrix, sequences, rng)
         validation = None
@@ -298,6 +294,27 @@ class SASRec(Recommender):
         self._set_network({k: v for k, v in arrays.items() if k.startswith("net.")})
 
 
+def _validation_rows(
+    train: tuple[np.ndarray, np.ndarray],
+    users: np.ndarray,
+    held: np.ndarray,
+    shape: tuple[int, int],
+) -> tuple[sp.csr_matrix, sp.csr_matrix]:
+    """The validation users' training items and held-out items (other rows empty)."""
+    indptr, items = train
+    rows = [items[indptr[u] : indptr[u + 1]] for u in users.tolist()]
+    seen = sp.csr_matrix(
+        (
+            np.ones(sum(len(r) for r in rows), np.float32),
+            (np.repeat(users, [len(r) for r in rows]), np.concatenate(rows or [items[:0]])),
+        ),
+        shape=shape,
+    )
+    seen.sum_duplicates()
+    valid = sp.csr_matrix((np.ones(len(users), np.float32), (users, held)), shape=shape)
+    return seen, valid
+
+
 def _ids(history: Any) -> list[Any]:
     if isinstance(history, str | bytes | int | np.integer):
         return [history]
@@ -310,11 +327,13 @@ def _last(sequences: tuple[np.ndarray, np.ndarray], length: int) -> tuple[np.nda
     """Each sequence's last ``length`` items, as (indptr, items)."""
     indptr, items = sequences
     counts = np.minimum(np.diff(indptr), length)
+    if np.array_equal(counts, np.diff(indptr)):  # nothing to cut: no copy
+        return indptr.astype(np.int64, copy=False), items.astype(np.int32, copy=False)
     starts = indptr[1:] - counts
     new = np.zeros(len(counts) + 1, dtype=np.int64)
     np.cumsum(counts, out=new[1:])
     take = np.repeat(starts - new[:-1], counts) + np.arange(new[-1])
-    return new, items[take].astype(np.int32)
+    return new, items[take].astype(np.int32, copy=False)
 
 
 def _padded(sequences: list[np.ndarray], length: int) -> tuple[np.ndarray, np.ndarray]:
@@ -429,27 +448,25 @@ class _Trainer(Trainer):
             eligible = np.flatnonzero(counts >= 3)
             n = min(MAX_VALIDATION_USERS, round(model.validation * matrix.shape[0]), len(eligible))
             self.valid_users = np.sort(rng.choice(eligible, n, replace=False))
-        held = np.zeros(len(items), dtype=bool)
-        held[indptr[1:][self.valid_users] - 1] = True
-        users = np.repeat(np.arange(len(counts)), counts)
+        # memory: one copy of the items at most (the last max_length + 1 of each sequence,
+        # less the held-out ones); the sampler reads the data's own matrix (a held-out item
+        # is never drawn as its customer's negative), validation builds rows of its users only
+        held = indptr[1:][self.valid_users] - 1
+        kept = counts.copy()
+        kept[self.valid_users] -= 1
         self.train = _last(
             (
-                np.concatenate([[0], np.cumsum(np.bincount(users[~held], minlength=len(counts)))]),
-                items[~held],
+                np.concatenate([[0], np.cumsum(kept)]),
+                np.delete(items, held) if len(held) else items,
             ),
             model.max_length + 1,
         )
-        train_matrix = sp.csr_matrix(
-            (np.ones((~held).sum(), np.float32), (users[~held], items[~held])), shape=matrix.shape
-        )
-        train_matrix.sum_duplicates()
-        self.train_matrix = train_matrix
-        self.valid_matrix = sp.csr_matrix(
-            (np.ones(held.sum(), np.float32), (users[held], items[held])), shape=matrix.shape
+        self.train_matrix, self.valid_matrix = _validation_rows(
+            self.train, self.valid_users, items[held], matrix.shape
         )
         self.users = np.flatnonzero(np.diff(self.train[0]) >= 2)
         self.sampler = NegativeSampler(
-            train_matrix,
+            matrix,
             sampler=model.sampler,
             alpha=model.sampler_alpha,
             negatives=model.negatives,
