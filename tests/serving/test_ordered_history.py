@@ -80,3 +80,26 @@ def test_a_mapping_keeps_its_insertion_order(model: SASRec) -> None:
         model.recommend_history(backwards, k=3).item_idx[:, 0]
         != model.recommend_history(histories, k=3).item_idx[:, 0]
     ).mean() >= 0.5
+
+
+@pytest.mark.slow
+def test_a_purchase_posted_as_an_event_is_the_last_step_of_the_sequence(
+    model: SASRec, start_server: StartServer, tmp_path: Path
+) -> None:
+    """From the next request on, a known customer's list reads their sequence, then the event."""
+    server = start_server(save_model(model, tmp_path / "sasrec.unrated"))
+    ids = ring(ITEMS)
+    with server.client() as client:
+        for user in model.users_.ids[:5].tolist():
+            history = model.items_.take(model.training_history(user_idx(model, user))).tolist()
+            bought = ids[(ids.index(history[-1]) + 1) % ITEMS]  # the true next step
+            done = client.post("/events", json={"events": [{"user": user, "item": bought}]})
+            assert done.status_code == 200, done.text
+            body = client.get("/recommend", params={"user": user, "k": 3}).json()
+            expected = model.recommend_history([[*history, bought]], k=3)
+            assert [i["item"] for i in body["items"]] == expected.item_ids[0].tolist(), user
+            assert [i["score"] for i in body["items"]] == expected.scores[0].tolist()
+
+
+def user_idx(model: SASRec, user: object) -> int:
+    return int(model.users_.positions([user], kind="user")[0])

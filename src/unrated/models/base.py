@@ -50,6 +50,9 @@ class Recommender(ABC):
     """
 
     key: ClassVar[str]
+    #: True for a model that reads a history in order (sasrec): the rows it is given for
+    #: fold-in must keep their order (see :meth:`training_history`), not be sorted sets.
+    reads_order: ClassVar[bool] = False
 
     users_: IdIndex
     items_: IdIndex
@@ -216,6 +219,11 @@ class Recommender(ABC):
                 }
             }
         )
+
+    def training_history(self, user_idx: int) -> np.ndarray:
+        """The item positions of training user ``user_idx``, in the order the model reads."""
+        start, stop = self.seen_.indptr[user_idx], self.seen_.indptr[user_idx + 1]
+        return np.asarray(self.seen_.indices[start:stop])
 
     def restore(
         self,

@@ -81,6 +81,7 @@ class SASRec(Recommender):
     """
 
     key = "sasrec"
+    reads_order = True
 
     def __init__(
         self,
@@ -241,14 +242,18 @@ class SASRec(Recommender):
     # ------------------------------------------------------------------ scoring
     def _score(self, history: sp.csr_matrix, user_idx: np.ndarray | None) -> np.ndarray:
         if user_idx is not None:
-            indptr, items = self.sequences_
-            rows = [items[indptr[u] : indptr[u + 1]] for u in user_idx.tolist()]
+            rows = [self.training_history(u) for u in user_idx.tolist()]
         else:  # a folded-in history keeps the order it was given in (see _history_matrix)
             rows = [
                 history.indices[history.indptr[r] : history.indptr[r + 1]]
                 for r in range(history.shape[0])
             ]
         return self.score_sequences(rows)
+
+    def training_history(self, user_idx: int) -> np.ndarray:
+        """The customer's last ``max_length`` items, in order."""
+        indptr, items = self.sequences_
+        return items[indptr[user_idx] : indptr[user_idx + 1]]
 
     def score_sequences(self, sequences: list[np.ndarray]) -> np.ndarray:
         """Scores (rows × items) of the item that follows each sequence of item positions."""

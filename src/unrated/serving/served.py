@@ -168,26 +168,35 @@ class ServedModel:
     def _histories_with(
         self, user_idx: np.ndarray, bought: list[dict[str, float]]
     ) -> sp.csr_matrix:
-        """Rows of training history (none for a new user, position -1) plus items bought since."""
+        """Rows of training history (none for a new user, position -1) plus items bought since.
+
+        For a model that reads order (sasrec) a row keeps it: the history as the model reads
+        it, then the new items as they came; other models get sets, weights summed.
+        """
         items = self.model.items_
-        rows, cols, weights = [], [], []
+        indptr, cols, weights = [0], list[int](), list[float]()
         seen = self.model.seen_
-        for row, (user, extra) in enumerate(zip(user_idx.tolist(), bought, strict=True)):
+        for user, extra in zip(user_idx.tolist(), bought, strict=True):
             if user >= 0:
-                start, stop = seen.indptr[user], seen.indptr[user + 1]
-                cols += seen.indices[start:stop].tolist()
-                weights += seen.data[start:stop].tolist()
-                rows += [row] * (stop - start)
+                history = self.model.training_history(user)
+                cols += history.tolist()
+                weights += (
+                    [1.0] * len(history)
+                    if self.model.reads_order
+                    else seen.data[seen.indptr[user] : seen.indptr[user + 1]].tolist()
+                )
             at = items.positions(list(extra), kind="item", missing="mark")
             for position, weight in zip(at.tolist(), extra.values(), strict=True):
                 if position >= 0:  # a product the model does not know yet is left out
-                    rows.append(row)
                     cols.append(position)
                     weights.append(weight)
+            indptr.append(len(cols))
         matrix = sp.csr_matrix(
-            (np.asarray(weights, np.float32), (rows, cols)), shape=(len(bought), len(items))
+            (np.asarray(weights, np.float32), np.asarray(cols, np.int32), indptr),
+            shape=(len(bought), len(items)),
         )
-        matrix.sum_duplicates()
+        if not self.model.reads_order:
+            matrix.sum_duplicates()
         return matrix
 
     def recommend_basket(
