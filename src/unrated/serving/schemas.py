@@ -91,7 +91,7 @@ class RecommendResponse(_Strict):
 
 
 class HistoryRequest(_Strict):
-    """A new visitor's basket: the items they have, in any order."""
+    """A new visitor's basket: the items they have, oldest first (sasrec reads the order)."""
 
     items: list[Id] = Field(min_length=1, description=HISTORY_ITEMS)
     k: int = Field(default=10, ge=1, description="List length (at most the k limit).")
