@@ -12,6 +12,8 @@ parallel.
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numba
 import numpy as np
 import scipy.sparse as sp
@@ -69,11 +71,10 @@ class NegativeSampler:
         matrix = sp.csr_matrix(positives)
         if not matrix.has_sorted_indices:
             matrix = matrix.sorted_indices()
-        self.indptr = matrix.indptr.astype(np.int64)
-        self.indices = matrix.indices.astype(np.int32)
+        self.indptr = matrix.indptr.astype(np.int64, copy=False)
+        self.indices = matrix.indices.astype(np.int32, copy=False)
         self.n_items = int(matrix.shape[1])
         counts = np.diff(self.indptr)
-        self.users = np.repeat(np.arange(matrix.shape[0], dtype=np.int32), counts)
         self.items = self.indices
         #: Users with at least one item they have not interacted with (others get -1).
         self.has_negatives = counts < self.n_items
@@ -89,6 +90,11 @@ class NegativeSampler:
         self.probabilities = weights / max(weights.sum(), 1e-300)
         self._accept, self._alias = _alias_table(self.probabilities)
         self._cached: np.ndarray | None = None
+
+    @cached_property
+    def users(self) -> np.ndarray:
+        """The user of each positive (int32, aligned with :attr:`items`), made when asked."""
+        return np.repeat(np.arange(len(self.indptr) - 1, dtype=np.int32), np.diff(self.indptr))
 
     def draw(self, epoch: int) -> np.ndarray:
         """(nnz, negatives) int32 negatives for the positives of epoch ``epoch``.
