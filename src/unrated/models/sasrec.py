@@ -194,7 +194,10 @@ class SASRec(Recommender):
                 DataWarning,
                 stacklevel=4,
             )
-            sequences = (matrix.indptr.astype(np.int64), matrix.indices.astype(np.int32))
+            sequences = (
+                matrix.indptr.astype(np.int64, copy=False),
+                matrix.indices.astype(np.int32, copy=False),
+            )
         else:  # lines sorted by user: offsets from the counts, the items as they are
             indptr = np.zeros(matrix.shape[0] + 1, dtype=np.int64)
             np.cumsum(np.bincount(events.user, minlength=matrix.shape[0]), out=indptr[1:])
