@@ -61,6 +61,7 @@ def test_absurd_sizes_are_refused_before_allocating(
 
 
 @pytest.mark.parametrize("key", list(MODELS))
+@pytest.mark.filterwarnings("ignore:sasrec. the data has no time:UserWarning")  # a set, here
 def test_every_model_estimates_and_normal_parameters_fit(key: str) -> None:
     model = MODELS[key]()
     costs = model._memory_costs(30, 12, 120)
