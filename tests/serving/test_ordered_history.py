@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -34,7 +35,7 @@ def segments() -> list[list[int]]:
 
 
 @pytest.mark.slow
-def test_history_post_answers_the_order_it_is_sent(
+def test_history_posts_and_events_keep_the_order(
     model: SASRec, start_server: StartServer, tmp_path: Path
 ) -> None:
     server = start_server(save_model(model, tmp_path / "sasrec.unrated"))
@@ -63,6 +64,7 @@ def test_history_post_answers_the_order_it_is_sent(
         assert scores == model.recommend_history([repeated], k=3).scores[0].tolist()
         for deduped in (repeated[:2], repeated[1:]):
             assert scores != model.recommend_history([deduped], k=3).scores[0].tolist()
+        check_events_extend_the_sequence(model, client)  # one server for both (a torch start)
     truth = [ids[(s + 3) % ITEMS] for s in range(ITEMS)]
     assert np.mean(np.array(answers["forward"]) == truth) >= 0.9  # the last item sent is last
     assert np.mean(np.array(answers["forward"]) != answers["backward"]) >= 0.5
@@ -82,23 +84,18 @@ def test_a_mapping_keeps_its_insertion_order(model: SASRec) -> None:
     ).mean() >= 0.5
 
 
-@pytest.mark.slow
-def test_a_purchase_posted_as_an_event_is_the_last_step_of_the_sequence(
-    model: SASRec, start_server: StartServer, tmp_path: Path
-) -> None:
+def check_events_extend_the_sequence(model: SASRec, client: Any) -> None:
     """From the next request on, a known customer's list reads their sequence, then the event."""
-    server = start_server(save_model(model, tmp_path / "sasrec.unrated"))
     ids = ring(ITEMS)
-    with server.client() as client:
-        for user in model.users_.ids[:5].tolist():
-            history = model.items_.take(model.training_history(user_idx(model, user))).tolist()
-            bought = ids[(ids.index(history[-1]) + 1) % ITEMS]  # the true next step
-            done = client.post("/events", json={"events": [{"user": user, "item": bought}]})
-            assert done.status_code == 200, done.text
-            body = client.get("/recommend", params={"user": user, "k": 3}).json()
-            expected = model.recommend_history([[*history, bought]], k=3)
-            assert [i["item"] for i in body["items"]] == expected.item_ids[0].tolist(), user
-            assert [i["score"] for i in body["items"]] == expected.scores[0].tolist()
+    for user in model.users_.ids[:5].tolist():
+        history = model.items_.take(model.training_history(user_idx(model, user))).tolist()
+        bought = ids[(ids.index(history[-1]) + 1) % ITEMS]  # the true next step
+        done = client.post("/events", json={"events": [{"user": user, "item": bought}]})
+        assert done.status_code == 200, done.text
+        body = client.get("/recommend", params={"user": user, "k": 3}).json()
+        expected = model.recommend_history([[*history, bought]], k=3)
+        assert [i["item"] for i in body["items"]] == expected.item_ids[0].tolist(), user
+        assert [i["score"] for i in body["items"]] == expected.scores[0].tolist()
 
 
 def user_idx(model: SASRec, user: object) -> int:
