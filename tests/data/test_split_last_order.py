@@ -26,7 +26,8 @@ def train_sequences(split: ur.Split) -> dict[str, list[str]]:
     return out
 
 
-def test_a_tie_in_time_goes_to_the_later_line_not_the_larger_id() -> None:
+def tied_lines() -> pl.DataFrame:
+    """a's last two lines share a time (z written before y); b's times all differ."""
     rows = [
         ("a", "x", 1),
         ("a", "z", 2),
@@ -35,7 +36,11 @@ def test_a_tie_in_time_goes_to_the_later_line_not_the_larger_id() -> None:
         ("b", "y", 1),
         ("b", "x", 2),
     ]
-    frame = pl.DataFrame(rows, schema=["user_id", "item_id", "timestamp"], orient="row")
+    return pl.DataFrame(rows, schema=["user_id", "item_id", "timestamp"], orient="row")
+
+
+def test_a_tie_in_time_goes_to_the_later_line_not_the_larger_id() -> None:
+    frame = tied_lines()
     assert held_out(ur.split_last(ur.read_interactions(frame))) == {"a": "y", "b": "x"}
     swapped = pl.concat([frame[[0, 2, 1]], frame[3:]])  # a's tied lines the other way round
     assert held_out(ur.split_last(ur.read_interactions(swapped))) == {"a": "z", "b": "x"}
@@ -61,15 +66,7 @@ def test_a_repeat_stays_in_train_the_latest_new_item_is_held_out() -> None:
 
 
 def test_without_lines_ties_still_go_to_the_larger_index() -> None:
-    rows = [
-        ("a", "x", 1),
-        ("a", "z", 2),
-        ("a", "y", 2),
-        ("b", "z", 0),
-        ("b", "y", 1),
-        ("b", "x", 2),
-    ]
-    frame = pl.DataFrame(rows, schema=["user_id", "item_id", "timestamp"], orient="row")
+    frame = tied_lines()
     data = ur.read_interactions(frame)
     bare = ur.Interactions(data.matrix, data.users, data.items, data.times)
     assert held_out(ur.split_last(bare)) == {"a": "z", "b": "x"}
